@@ -1,0 +1,26 @@
+"""Stream consumer: queues replies for delivery, starts and stops snooze timers, answers button presses."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from switchboard.batches import process
+from switchboard.store.streams import parse_record
+from switchboard.wiring import services
+
+logger = Logger()
+
+
+def handler(event: dict, context: object) -> dict:
+    reactions = services().reactions
+
+    def handle(record: dict) -> None:
+        change = parse_record(record)
+        if change is not None:
+            reactions.react(change)
+
+    return process(
+        event.get("Records", []), handle,
+        identifier=lambda record: record["dynamodb"]["SequenceNumber"],
+        on_error=lambda record, exc: logger.exception("reaction failed", extra={"event_id": record.get("eventID")}),
+    )

@@ -1,0 +1,1 @@
+"""Switchboard: the omnichannel support inbox shared by every Lambda function."""

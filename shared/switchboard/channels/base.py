@@ -1,0 +1,64 @@
+"""What every channel adapter provides, and the plain request/response shapes they work on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..domain.inbound import InboundEvent
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    method: str
+    headers: dict[str, str]  # lower-cased names
+    query: dict[str, str]
+    body: bytes
+    received_at: str  # ISO-8601, injected so parsing is deterministic in tests
+    public_url: str = ""  # the URL the platform called (some signatures cover it)
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status: int = 200
+    body: str = ""
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Per-inbox secrets, read from the secret store (never from the directory item)."""
+
+    webhook_secret: str
+    token: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    source_id: str  # recipient identity within the inbox
+    text: str
+    message_id: str
+    reply_to_external_id: str | None = None
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, data)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    external_id: str | None
+
+
+class Channel(Protocol):
+    name: str
+
+    def verify(self, request: WebhookRequest, credentials: Credentials) -> None:
+        """Raise ``Unauthorized`` unless the request is authentic. Runs on raw bytes, before parsing."""
+
+    def handshake(self, request: WebhookRequest, credentials: Credentials) -> WebhookResponse | None:
+        """Answer a platform's verification request (GET challenges), or None if this is not one."""
+
+    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+        """Normalize the body. Raise ``BadRequest`` if it is not well-formed; return [] for events we ignore."""
+
+    def send(self, message: OutboundMessage, credentials: Credentials, api_base: str) -> SendResult:
+        """Deliver a reply; raise ``DeliveryFailed`` (transient or not) when the platform refuses."""

@@ -1,0 +1,54 @@
+"""Settings, read once from the environment at cold start and validated: a missing variable fails loudly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, fields
+
+
+class MissingSetting(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    directory_table: str
+    conversations_table: str
+    messages_table: str
+    contacts_table: str
+    connections_table: str
+    outbound_queue_url: str
+    snooze_state_machine_arn: str
+    attachments_bucket: str
+    user_pool_id: str
+    user_pool_client_id: str
+    websocket_endpoint: str
+    telegram_api_base: str
+    secrets_prefix: str
+    jwks_url: str = ""
+    max_webhook_bytes: int = 1_048_576
+    region: str = "us-east-1"
+
+    @classmethod
+    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        missing = []
+        for field in fields(cls):
+            raw = env.get(field.name.upper())
+            if field.name == "region":
+                raw = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+            if raw is None or raw == "":
+                if field.default is MISSING:
+                    missing.append(field.name.upper())
+                continue
+            values[field.name] = int(raw) if field.type in ("int", int) else raw
+        if missing:
+            raise MissingSetting(f"Missing required environment variables: {', '.join(sorted(missing))}")
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def effective_jwks_url(self) -> str:
+        if self.jwks_url:
+            return self.jwks_url
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}/.well-known/jwks.json"

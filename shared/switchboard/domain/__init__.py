@@ -1,0 +1,1 @@
+"""Domain rules: pure Python, no AWS, no event shapes, no environment."""

@@ -1,0 +1,43 @@
+"""Directory records: tenants, operators, teams and inboxes. Small, read often, cached per warm Lambda."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROLES = ("owner", "admin", "supervisor", "operator")
+
+
+@dataclass
+class Tenant:
+    id: str
+    name: str
+    time_zone: str = "UTC"
+
+
+@dataclass
+class Operator:
+    tenant_id: str
+    id: str
+    email: str
+    name: str
+    role: str = "operator"
+    team_ids: list[str] = field(default_factory=list)
+    inbox_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Team:
+    tenant_id: str
+    id: str
+    name: str
+
+
+@dataclass
+class Inbox:
+    tenant_id: str
+    id: str
+    channel: str
+    name: str
+    default_team_id: str | None = None
+    settings: dict = field(default_factory=dict)  # per-channel, non-secret (e.g. bot username)
+    secrets_ref: str | None = None  # where the webhook secret and tokens live (SSM parameter name)

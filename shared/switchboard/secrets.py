@@ -1,0 +1,40 @@
+"""Per-inbox secrets (webhook secret, platform tokens) in SSM Parameter Store, cached by Powertools."""
+
+from __future__ import annotations
+
+import json
+
+from .channels.base import Credentials
+from .domain.directory import Inbox
+from .domain.errors import NotFound
+
+CACHE_SECONDS = 300
+
+
+class SecretStore:
+    def __init__(self, prefix: str, ssm_client: object | None = None) -> None:
+        self._prefix = prefix.rstrip("/")
+        self._client = ssm_client
+
+    def name_for(self, tenant_id: str, inbox_id: str) -> str:
+        return f"{self._prefix}/{tenant_id}/inboxes/{inbox_id}"
+
+    def credentials(self, inbox: Inbox) -> Credentials:
+        from aws_lambda_powertools.utilities import parameters
+
+        name = inbox.secrets_ref or self.name_for(inbox.tenant_id, inbox.id)
+        try:
+            raw = parameters.get_parameter(name, decrypt=True, max_age=CACHE_SECONDS)
+        except parameters.exceptions.GetParameterError as exc:
+            raise NotFound("The inbox has no credentials configured.") from exc
+        data = json.loads(raw)
+        return Credentials(webhook_secret=data["webhook_secret"], token=data.get("token"), extra=data.get("extra", {}))
+
+    def put(self, tenant_id: str, inbox_id: str, credentials: Credentials) -> str:
+        import boto3
+
+        client = self._client or boto3.client("ssm")
+        name = self.name_for(tenant_id, inbox_id)
+        value = {"webhook_secret": credentials.webhook_secret, "token": credentials.token, "extra": credentials.extra}
+        client.put_parameter(Name=name, Value=json.dumps(value), Type="SecureString", Overwrite=True)  # type: ignore[attr-defined]
+        return name

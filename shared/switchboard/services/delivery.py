@@ -1,0 +1,86 @@
+"""Delivering an outgoing message to its channel, and recording ``sent`` or ``failed`` with a reason."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..channels import channel_for
+from ..channels.base import OutboundMessage
+from ..domain import clock
+from ..domain.errors import DeliveryFailed, NotFound
+from ..domain.message import DeliveryStatus, Message, MessageType
+from ..secrets import SecretStore
+from ..store.contacts import ContactStore
+from ..store.directory import DirectoryStore
+from ..store.messages import MessageStore
+from .widget import public_message
+
+MAX_ATTEMPTS = 5
+
+
+class RetryLater(Exception):
+    """A transient failure: leave the queue message to be delivered again after its visibility timeout."""
+
+
+class DeliveryService:
+    def __init__(self, messages: MessageStore, directory: DirectoryStore, contacts: ContactStore,
+                 secrets: SecretStore, api_bases: dict[str, str],
+                 post_to_visitor: Callable[[Message, str], int]) -> None:
+        self._messages = messages
+        self._directory = directory
+        self._contacts = contacts
+        self._secrets = secrets
+        self._api_bases = api_bases
+        self._post_to_visitor = post_to_visitor
+
+    def deliver(self, tenant_id: str, conversation_id: str, message_id: str, attempt: int) -> DeliveryStatus | None:
+        """Deliver once. Returns the new status, None if there was nothing to do; raises RetryLater to retry."""
+        try:
+            message = self._messages.get(tenant_id, conversation_id, message_id)
+        except NotFound:
+            return None
+        if message.type is not MessageType.OUTGOING or message.status is not DeliveryStatus.PENDING:
+            return None  # a redelivered queue message: it was already handled
+        try:
+            external_id = self._send(message)
+        except DeliveryFailed as failure:
+            return self._failed(message, failure, attempt)
+        self._messages.set_delivery(message, DeliveryStatus.SENT, external_id=external_id)
+        if external_id:
+            self._messages.remember_external_id(message, external_id)
+        return DeliveryStatus.SENT
+
+    def _send(self, message: Message) -> str | None:
+        inbox = self._directory.inbox(message.inbox_id or "")
+        if inbox.channel == "widget":
+            # With no tab open, the reply waits in the visitor's history for their next visit.
+            self._post_to_visitor(message, message.source_id or "")
+            return None
+        channel = channel_for(inbox.channel)
+        credentials = self._secrets.credentials(inbox)
+        outbound = OutboundMessage(source_id=message.source_id or "", text=message.text, message_id=message.id,
+                                   reply_to_external_id=message.reply_to_external_id)
+        return channel.send(outbound, credentials, self._api_bases.get(inbox.channel, "")).external_id
+
+    def _failed(self, message: Message, failure: DeliveryFailed, attempt: int) -> DeliveryStatus:
+        if failure.unreachable:
+            self._contacts.set_reachable(message.tenant_id, message.inbox_id or "", message.source_id or "", False,
+                                         clock.iso(clock.now()))
+        if failure.transient and attempt < MAX_ATTEMPTS:
+            raise RetryLater(failure.detail)
+        reason = failure.detail
+        if failure.transient:
+            reason = f"Not delivered after {attempt} attempts: {failure.detail}"
+        self._messages.set_delivery(message, DeliveryStatus.FAILED, reason=reason)
+        return DeliveryStatus.FAILED
+
+
+def visitor_frame(message: Message) -> bytes:
+    return json.dumps({"type": "message.created", "message": public_message(message)}).encode()
+
+
+def job(message: Message) -> dict[str, Any]:
+    """The queue message that asks for ``message`` to be delivered."""
+    return {"tenant_id": message.tenant_id, "conversation_id": message.conversation_id, "message_id": message.id}

@@ -1,0 +1,114 @@
+"""Storing what a channel's webhook told us: new messages, edits, button presses, reachability."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..domain import clock
+from ..domain.conversation import Conversation, Status
+from ..domain.directory import Inbox
+from ..domain.ids import ulid
+from ..domain.inbound import ButtonPressed, InboundEvent, InboundMessage, MessageEdited, ReachabilityChanged
+from ..domain.message import Message, MessageType
+from ..store.contacts import ContactStore, IdentityRecord
+from ..store.inbound import InboundOutcome, InboundWrite, InboundWriter
+from ..store.messages import MessageStore
+
+MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    ignored: int = 0
+
+    def __add__(self, other: IngestResult) -> IngestResult:
+        pairs = zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)
+        return IngestResult(*(a + b for a, b in pairs))
+
+
+class IngestService:
+    def __init__(self, contacts: ContactStore, messages: MessageStore, writer: InboundWriter) -> None:
+        self._contacts = contacts
+        self._messages = messages
+        self._writer = writer
+
+    def handle(self, inbox: Inbox, events: list[InboundEvent], received_at: str) -> IngestResult:
+        total = IngestResult()
+        for event in events:
+            total = total + self._dispatch(inbox, event, received_at)
+        return total
+
+    def _dispatch(self, inbox: Inbox, event: InboundEvent, received_at: str) -> IngestResult:
+        if isinstance(event, InboundMessage):
+            return self.store_message(inbox, event, received_at)
+        if isinstance(event, MessageEdited):
+            return self._edit(inbox, event, received_at)
+        if isinstance(event, ButtonPressed):
+            return self._button(inbox, event)
+        if isinstance(event, ReachabilityChanged):
+            changed = self._contacts.set_reachable(
+                inbox.tenant_id, inbox.id, event.source_id, event.reachable, event.at)
+            return IngestResult(updated=int(changed), ignored=int(not changed))
+        return IngestResult(ignored=1)
+
+    def store_message(self, inbox: Inbox, event: InboundMessage, received_at: str) -> IngestResult:
+        """Commit the message with its conversation and contact; retried when a concurrent webhook raced us."""
+        for _ in range(MAX_ATTEMPTS):
+            identity = self._contacts.identity(inbox.tenant_id, inbox.id, event.source_id)
+            outcome = self._writer.commit(_plan(inbox, event, identity, received_at))
+            if outcome is InboundOutcome.STORED:
+                return IngestResult(stored=1)
+            if outcome is InboundOutcome.DUPLICATE:
+                return IngestResult(duplicates=1)
+        raise RuntimeError(f"Could not store message {event.external_id} after {MAX_ATTEMPTS} attempts")
+
+    def _edit(self, inbox: Inbox, event: MessageEdited, received_at: str) -> IngestResult:
+        found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, event.external_id)
+        if found is None:  # the edit overtook the original: store it as the message, marked edited
+            return self.store_message(inbox, event.as_new_message(), received_at)
+        conversation_id, message_id = found
+        changed = self._messages.apply_edit(
+            inbox.tenant_id, conversation_id, message_id, text=event.text, attachments=list(event.attachments),
+            edited_at=event.edited_at,
+        )
+        return IngestResult(updated=int(changed), duplicates=int(not changed))
+
+    def _button(self, inbox: Inbox, event: ButtonPressed) -> IngestResult:
+        first = self._messages.record_event_once(
+            inbox.tenant_id, inbox.id, event.event_id, kind="button", data=event.data, source_id=event.source_id,
+            on_external_id=event.on_external_id, at=event.at, channel=inbox.channel,
+        )
+        return IngestResult(stored=int(first), duplicates=int(not first))
+
+
+def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, received_at: str) -> InboundWrite:
+    sent = clock.parse_iso(event.sent_at)
+    message_id = ulid(int(sent.timestamp() * 1000))
+    opens_new = identity is None or identity.open_conversation_id is None
+    conversation_id = ulid() if opens_new else identity.open_conversation_id  # type: ignore[union-attr]
+    contact_id = identity.contact_id if identity else ulid()
+    message = Message(
+        tenant_id=inbox.tenant_id, conversation_id=conversation_id, id=message_id, type=MessageType.INCOMING,
+        created_at=event.sent_at, text=event.text, attachments=list(event.attachments), author_id=contact_id,
+        author_name=event.author_name or event.profile.name, external_id=event.external_id,
+        reply_to_external_id=event.reply_to_external_id, edited_at=event.edited_at,
+        forwarded_from=event.forwarded_from, meta=dict(event.meta), inbox_id=inbox.id, channel=inbox.channel,
+        source_id=event.source_id,
+    )
+    conversation = None
+    if opens_new:
+        conversation = Conversation(
+            tenant_id=inbox.tenant_id, id=conversation_id, inbox_id=inbox.id, contact_id=contact_id,
+            channel=inbox.channel, status=Status.OPEN, team_id=inbox.default_team_id, created_at=received_at,
+            last_activity_at=received_at, last_message=message.preview(), unread_count=1, waiting_since=received_at,
+            contact_name=(identity.contact_name if identity else None) or event.profile.name,
+            source_id=event.source_id,
+        )
+    return InboundWrite(
+        message=message, identity=identity, conversation=conversation, contact_id=contact_id,
+        profile=event.profile, received_at=received_at,
+    )

@@ -1,0 +1,51 @@
+"""Reacting to committed changes: queue replies for delivery, start and stop snooze timers, answer buttons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ..domain import clock
+from ..domain.conversation import Conversation, Status
+from ..domain.message import DeliveryStatus, MessageType
+from ..store.streams import Change
+from ..timers.snooze import SnoozeTimers
+from .delivery import job
+
+
+class ReactionService:
+    def __init__(self, sqs_client: Any, outbound_queue_url: str, timers: SnoozeTimers,
+                 answer_button: Callable[[dict], None], now: Callable[[], datetime] = clock.now) -> None:
+        self._sqs = sqs_client
+        self._queue = outbound_queue_url
+        self._timers = timers
+        self._answer_button = answer_button
+        self._now = now
+
+    def react(self, change: Change) -> None:
+        if change.table == "messages":
+            self._on_message(change)
+        elif change.table == "conversations":
+            self._on_conversation(change.new, change.old)
+        elif change.table == "events" and change.event == "INSERT":
+            self._answer_button(change.raw_new)
+
+    def _on_message(self, change: Change) -> None:
+        message = change.new
+        if change.event != "INSERT" or message is None:
+            return
+        if message.type is MessageType.OUTGOING and message.status is DeliveryStatus.PENDING:
+            self._sqs.send_message(QueueUrl=self._queue, MessageBody=json.dumps(job(message)))
+
+    def _on_conversation(self, new: Conversation | None, old: Conversation | None) -> None:
+        was_snoozed = old is not None and old.status is Status.SNOOZED
+        is_snoozed = new is not None and new.status is Status.SNOOZED
+        same_timer = was_snoozed and is_snoozed and old.snooze_version == new.snooze_version  # type: ignore[union-attr]
+        if same_timer:
+            return
+        if is_snoozed:
+            self._timers.start(new, self._now())  # type: ignore[arg-type]
+        if was_snoozed:  # woken, unsnoozed, resolved or snoozed again: the old timer must not fire
+            self._timers.stop(old.id, old.snooze_version)  # type: ignore[union-attr]

@@ -1,0 +1,48 @@
+"""The JSON shapes operators see, shared by the REST API and the realtime feed so both always agree."""
+
+from __future__ import annotations
+
+from ..domain.conversation import Conversation
+from ..domain.message import Message
+
+
+def conversation_view(conversation: Conversation, operator_names: dict[str, str] | None = None) -> dict:
+    names = operator_names or {}
+    return {
+        "id": conversation.id,
+        "status": str(conversation.status),
+        "channel": conversation.channel,
+        "inbox_id": conversation.inbox_id,
+        "contact": {"id": conversation.contact_id, "name": conversation.contact_name},
+        "last_message": conversation.last_message or None,
+        "last_activity_at": conversation.last_activity_at,
+        "assignee_id": conversation.assignee_id,
+        "assignee_name": names.get(conversation.assignee_id or ""),
+        "team_id": conversation.team_id,
+        "unread_count": conversation.unread_count,
+        "waiting_since": conversation.waiting_since,
+        "snoozed_until": conversation.snoozed_until,
+        "created_at": conversation.created_at,
+        "title": conversation.title,
+        "priority": conversation.priority,
+        "version": conversation.version,
+    }
+
+
+def message_view(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "type": str(message.type),
+        "text": message.text,
+        "attachments": [a.to_dict() for a in message.attachments],
+        "author_id": message.author_id,
+        "author_name": message.author_name,
+        "created_at": message.created_at,
+        "status": str(message.status) if message.status else None,
+        "failure_reason": message.failure_reason,
+        "edited_at": message.edited_at,
+        "forwarded_from": message.forwarded_from,
+        "reply_to_external_id": message.reply_to_external_id,
+        "external_id": message.external_id,
+    }

@@ -1,0 +1,1 @@
+"""Timers as Step Functions executions: deterministic names, version-guarded wake-ups."""

@@ -1,0 +1,194 @@
+"""The composition root: builds every service from settings once per process. Tests pass their own pieces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Any
+
+from .config import Settings
+from .domain.message import Message
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        from .store.models import bind
+
+        bind(self.settings)
+
+    # ------------------------------------------------------------ adapters
+    def client(self, name: str, **kwargs: Any) -> Any:
+        import boto3
+
+        return boto3.client(name, region_name=self.settings.region, **kwargs)  # type: ignore[call-overload]
+
+    @cached_property
+    def cognito(self) -> Any:
+        return self.client("cognito-idp")
+
+    @cached_property
+    def connections_api(self) -> Any:
+        return self.client("apigatewaymanagementapi", endpoint_url=self.settings.websocket_endpoint)
+
+    @cached_property
+    def secrets(self) -> Any:
+        from .secrets import SecretStore
+
+        return SecretStore(self.settings.secrets_prefix)
+
+    # ------------------------------------------------------------ stores
+    @cached_property
+    def directory(self) -> Any:
+        from .store.directory import DirectoryStore
+
+        return DirectoryStore()
+
+    @cached_property
+    def conversations(self) -> Any:
+        from .store.conversations import ConversationStore
+
+        return ConversationStore()
+
+    @cached_property
+    def messages(self) -> Any:
+        from .store.messages import MessageStore
+
+        return MessageStore()
+
+    @cached_property
+    def contacts(self) -> Any:
+        from .store.contacts import ContactStore
+
+        return ContactStore()
+
+    @cached_property
+    def connections(self) -> Any:
+        from .store.connections import ConnectionStore
+
+        return ConnectionStore()
+
+    @cached_property
+    def transactions(self) -> Any:
+        from .store.writes import TransactionRunner
+
+        return TransactionRunner(self.settings.region)
+
+    # ------------------------------------------------------------ services
+    @cached_property
+    def auth(self) -> Any:
+        from .services.auth import AuthService, TokenVerifier
+
+        issuer = f"https://cognito-idp.{self.settings.region}.amazonaws.com/{self.settings.user_pool_id}"
+        verifier = TokenVerifier(self.settings.effective_jwks_url, self.settings.user_pool_client_id, issuer)
+        return AuthService(verifier, self.directory, self.cognito, self.settings.user_pool_client_id)
+
+    @cached_property
+    def ingest(self) -> Any:
+        from .services.ingest import IngestService
+        from .store.inbound import InboundWriter
+
+        return IngestService(self.contacts, self.messages, InboundWriter(self.transactions))
+
+    @cached_property
+    def widget(self) -> Any:
+        from .services.widget import WidgetService
+
+        return WidgetService(self.contacts, self.conversations, self.messages)
+
+    @cached_property
+    def webhooks(self) -> Any:
+        from .services.webhooks import WebhookService
+
+        return WebhookService(self.directory, self.secrets, self.ingest, self.widget,
+                              self.settings.max_webhook_bytes)
+
+    @cached_property
+    def conversation_service(self) -> Any:
+        from .services.conversations import ConversationService
+        from .store.writes import ConversationWriter
+
+        return ConversationService(self.conversations, self.messages, self.directory,
+                                   ConversationWriter(self.transactions))
+
+    @cached_property
+    def realtime(self) -> Any:
+        from .services.realtime import RealtimeService
+
+        return RealtimeService(self.auth, self.connections, self.directory, self.secrets)
+
+    @cached_property
+    def fanout(self) -> Any:
+        from .services.fanout import FanoutService
+
+        return FanoutService(self.connections, self.conversations, self.post_to_connection)
+
+    @cached_property
+    def reactions(self) -> Any:
+        from .services.reactions import ReactionService
+        from .timers.snooze import SnoozeTimers
+
+        timers = SnoozeTimers(self.client("stepfunctions"), self.settings.snooze_state_machine_arn)
+        return ReactionService(self.client("sqs"), self.settings.outbound_queue_url, timers, self.answer_button)
+
+    @cached_property
+    def delivery(self) -> Any:
+        from .services.delivery import DeliveryService
+
+        return DeliveryService(self.messages, self.directory, self.contacts, self.secrets,
+                               {"telegram": self.settings.telegram_api_base}, self.post_to_visitor)
+
+    @cached_property
+    def provisioning(self) -> Any:
+        from .services.provisioning import ProvisioningService
+
+        return ProvisioningService(self.directory, self.secrets, self.cognito, self.settings.user_pool_id)
+
+    # ------------------------------------------------------------ glue between services and adapters
+    def post_to_connection(self, connection_id: str, data: bytes) -> bool:
+        api = self.connections_api
+        try:
+            api.post_to_connection(ConnectionId=connection_id, Data=data)
+        except api.exceptions.GoneException:
+            return False
+        return True
+
+    def post_to_visitor(self, message: Message, visitor_id: str) -> int:
+        from .services.delivery import visitor_frame
+
+        delivered = 0
+        for connection in self.connections.visitor(message.tenant_id, message.inbox_id or "", visitor_id):
+            if self.post_to_connection(connection.connection_id, visitor_frame(message)):
+                delivered += 1
+            else:
+                self.connections.remove(connection.connection_id)
+        return delivered
+
+    def answer_button(self, image: dict) -> None:
+        """Stop the spinner on the customer's button (Telegram's answerCallbackQuery); best effort."""
+        from .channels.telegram import answer_callback
+        from .domain.errors import DeliveryFailed
+
+        meta = image.get("meta", {}).get("S")
+        inbox_id = image.get("inbox_id", {}).get("S")
+        if not meta or not inbox_id:
+            return
+        import json
+
+        data = json.loads(meta)
+        if data.get("channel") != "telegram":
+            return
+        inbox = self.directory.inbox(inbox_id)
+        event_id = image["pk"]["S"].rsplit("#", 1)[-1]
+        try:
+            answer_callback(event_id, self.secrets.credentials(inbox), self.settings.telegram_api_base,
+                            text="Thank you!")
+        except DeliveryFailed:
+            pass  # the button only spins a little longer; the press itself is recorded
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    return Services(Settings.from_env())
