@@ -1,0 +1,40 @@
+"""Service tests run against an in-process moto with the template's own table definitions."""
+
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from switchboard.config import Settings
+from switchboard.services.provisioning import ProvisioningService, seed_demo
+from switchboard.wiring import Services
+from tests.support.tables import create_tables
+
+AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+
+
+@pytest.fixture
+def world(monkeypatch):
+    """Given a workspace (the demo seed) in an empty in-process AWS."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        env = create_tables()
+        env.update(
+            OUTBOUND_QUEUE_URL="unused", SNOOZE_STATE_MACHINE_ARN="unused", ATTACHMENTS_BUCKET="unused",
+            USER_POOL_ID="unused", USER_POOL_CLIENT_ID="unused", WEBSOCKET_ENDPOINT="http://127.0.0.1:9",
+            TELEGRAM_API_BASE="http://127.0.0.1:9", SECRETS_PREFIX="/switchboard/test",
+        )
+        services = Services(Settings.from_env({**os.environ, **env}))
+        cognito = boto3.client("cognito-idp")
+        pool = cognito.create_user_pool(PoolName="operators")["UserPool"]["Id"]
+        demo = seed_demo(ProvisioningService(services.directory, services.secrets, cognito, pool))
+        yield services, demo
