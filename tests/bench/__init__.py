@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures are printed, never asserted in the test suite."""

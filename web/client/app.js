@@ -1,0 +1,345 @@
+/**
+ * The operator client's composition root: config, sign-in, the live socket, and the wiring between
+ * the conversation list, the open conversation and the keyboard.
+ */
+
+import { Api, loadConfig, session } from './api.js';
+import { $, isTypingTarget, toast } from './dom.js';
+import { avatarColor, channelLabel, initials } from './format.js';
+import { ASSIGNEE_FILTERS, ConversationList, STATUSES, isStale } from './list.js';
+import { LiveSocket } from './live.js';
+import { askPermission, notifyWhenHidden, permissionPending } from './notify.js';
+import { ConversationView } from './thread.js';
+
+const FILTER_KEY = 'switchboard.filter';
+const CLOCK_REFRESH_MS = 30 * 1000;
+const WS_LABELS = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…' };
+
+const app = {
+  config: null,
+  api: null,
+  me: null,
+  list: null,
+  view: null,
+  live: null,
+  known: new Map(), // every row seen this session, for notifications about rows outside the filter
+};
+
+// ------------------------------------------------------------------ screens
+
+function show(screen) {
+  $('#boot-screen').hidden = screen !== 'boot';
+  $('#login-view').hidden = screen !== 'login';
+  $('#app-view').hidden = screen !== 'app';
+}
+
+function showFatal(message) {
+  show('boot');
+  $('#boot-message').textContent = message;
+  $('#boot-retry').hidden = false;
+}
+
+function showLogin(message = '') {
+  show('login');
+  const error = $('#login-error');
+  error.textContent = message;
+  error.hidden = !message;
+  $('#login-submit').disabled = false;
+  $('#login-email').focus();
+}
+
+// ------------------------------------------------------------------ session
+
+async function onLoginSubmit(event) {
+  event.preventDefault();
+  const email = $('#login-email').value.trim();
+  const password = $('#login-password').value;
+  if (!email || !password) {
+    showLogin('Enter your e-mail and password.');
+    return;
+  }
+  $('#login-submit').disabled = true;
+  try {
+    const result = await app.api.login(email, password);
+    session.save(result.id_token);
+    $('#login-password').value = '';
+    askPermission().then(renderNotifyButton);
+    await startSession(result.operator);
+  } catch (error) {
+    showLogin(error.detail || 'Sign-in failed.');
+  }
+}
+
+/** With a token in hand: who am I, then the list, the socket, and the conversation in the URL. */
+async function startSession(fallbackOperator) {
+  let me;
+  try {
+    me = await app.api.me();
+  } catch (error) {
+    if (error.status === 401) return;
+    if (!fallbackOperator) {
+      showLogin(error.detail);
+      return;
+    }
+    me = fallbackOperator;
+  }
+  app.me = me;
+  ensureControllers();
+  app.list.me = me;
+  app.view.me = me;
+  renderMe(me);
+  show('app');
+  renderNotifyButton();
+  restoreFilter();
+  app.list.reload();
+  startLive();
+  const fromUrl = decodeURIComponent(location.hash.slice(1));
+  if (fromUrl) openConversation(fromUrl);
+}
+
+/** Logout, or any 401: drop the token and everything it showed. */
+function signOut(message) {
+  app.live?.stop();
+  app.live = null;
+  session.clear();
+  app.me = null;
+  app.known.clear();
+  if (app.view?.id) app.view.close();
+  app.list?.reset();
+  history.replaceState(null, '', location.pathname + location.search);
+  showLogin(message);
+}
+
+function renderMe(me) {
+  $('#me-name').textContent = me.name || me.email || 'Operator';
+  $('#me-tenant').textContent = [me.tenant?.name, me.role].filter(Boolean).join(' · ');
+  const avatar = $('#me-avatar');
+  avatar.textContent = initials(me.name || me.email);
+  avatar.style.background = avatarColor(me.id);
+  $('#me').title = me.email || '';
+}
+
+function renderNotifyButton() {
+  $('#notify-button').hidden = !permissionPending();
+}
+
+// ------------------------------------------------------------------ list and conversation
+
+function ensureControllers() {
+  if (app.list) return;
+  app.list = new ConversationList({
+    api: app.api,
+    me: app.me,
+    elements: { list: $('#conversation-list'), loadMore: $('#load-more'), empty: $('#list-empty') },
+    onOpen: openConversation,
+  });
+  app.view = new ConversationView({
+    api: app.api,
+    me: app.me,
+    elements: viewElements(),
+    onRow: upsertRow,
+  });
+  setInterval(() => app.me && app.list.render(), CLOCK_REFRESH_MS);
+}
+
+function viewElements() {
+  return {
+    pane: $('#conversation-view'),
+    empty: $('#empty-state'),
+    contact: $('#conv-contact'),
+    channel: $('#conv-channel'),
+    status: $('#conv-status'),
+    snoozedUntil: $('#conv-snoozed-until'),
+    assignee: $('#conv-assignee'),
+    assign: $('#btn-assign'),
+    resolve: $('#btn-resolve'),
+    reopen: $('#btn-reopen'),
+    snooze: $('#btn-snooze'),
+    snoozeMenu: $('#snooze-menu'),
+    unsnooze: $('#btn-unsnooze'),
+    scroll: $('#messages-scroll'),
+    messages: $('#messages'),
+    noMessages: $('#no-messages'),
+    loadOlder: $('#load-older'),
+    replyForm: $('#reply-form'),
+    replyText: $('#reply-text'),
+    replySend: $('#reply-send'),
+    replyHint: $('#reply-hint'),
+    noteToggle: $('#note-toggle'),
+    details: $('#details'),
+    detailsEmpty: $('#details-empty'),
+  };
+}
+
+function openConversation(id) {
+  if (!id || !app.me) return;
+  app.list.select(id);
+  if (app.view.id === id) return;
+  history.replaceState(null, '', `#${encodeURIComponent(id)}`);
+  app.view.open(id, app.list.rows.get(id) || app.known.get(id));
+}
+
+function moveSelection(delta) {
+  const id = app.list.neighbour(delta);
+  if (id) openConversation(id);
+}
+
+/** A row changed (socket frame or action result): remember it, update the list and the open header. */
+function upsertRow(row) {
+  if (!row?.id || isStale(app.known.get(row.id), row)) return; // an older version than one already seen
+  app.known.set(row.id, row);
+  app.list.upsert(row);
+  app.view.applyRow(row);
+}
+
+// ------------------------------------------------------------------ filters
+
+function restoreFilter() {
+  let saved = {};
+  try {
+    saved = JSON.parse(sessionStorage.getItem(FILTER_KEY) || '{}');
+  } catch {
+    saved = {};
+  }
+  if (ASSIGNEE_FILTERS.includes(saved.assignee)) app.list.filter.assignee = saved.assignee;
+  if (STATUSES.includes(saved.status)) app.list.filter.status = saved.status;
+  renderFilter();
+}
+
+function setFilter(change) {
+  app.list.setFilter(change);
+  sessionStorage.setItem(FILTER_KEY, JSON.stringify(app.list.filter));
+  renderFilter();
+}
+
+function renderFilter() {
+  for (const tab of document.querySelectorAll('.filter-tab')) {
+    const active = tab.dataset.assignee === app.list.filter.assignee;
+    tab.classList.toggle('active', active);
+    tab.setAttribute('aria-selected', String(active));
+  }
+  $('#status-filter').value = app.list.filter.status;
+}
+
+// ------------------------------------------------------------------ live
+
+function startLive() {
+  app.live?.stop();
+  const url = new URL(app.config.wsUrl, location.href);
+  url.searchParams.set('token', session.token);
+  app.live = new LiveSocket(url.href, {
+    onFrame: handleFrame,
+    onStatus: renderSocketStatus,
+    // Every (re)open may follow missed events: fetch what is on screen again.
+    onOpen: () => {
+      app.list.reload({ quiet: true });
+      app.view.refresh();
+    },
+    // A socket that keeps failing may mean an expired token; a 401 here signs out.
+    onTrouble: () => app.api.me().catch(() => {}),
+  });
+  app.live.start();
+}
+
+function renderSocketStatus(state) {
+  const node = $('#ws-status');
+  node.textContent = WS_LABELS[state] || state;
+  node.className = `ws-status ${state}`;
+}
+
+function handleFrame(frame) {
+  switch (frame.type) {
+    case 'conversation.created':
+    case 'conversation.updated':
+    case 'conversation.assigned':
+      upsertRow(frame.conversation);
+      break;
+    case 'message.created':
+      app.view.applyMessage(frame.message, frame.conversation_id);
+      notifyIncoming(frame.message, frame.conversation_id ?? frame.message?.conversation_id);
+      break;
+    case 'message.updated':
+      app.view.applyMessage(frame.message, frame.conversation_id);
+      break;
+    default:
+      break; // typing, presence, notification: not shown yet
+  }
+}
+
+function notifyIncoming(message, conversationId) {
+  if (message?.type !== 'incoming') return;
+  const row = app.known.get(conversationId) || app.list.rows.get(conversationId)
+    || (app.view.id === conversationId ? app.view.conversation : null);
+  if (!row || row.assignee_id !== app.me?.id) return;
+  notifyWhenHidden({
+    title: `${row.contact?.name || 'Contact'} · ${channelLabel(row.channel)}`,
+    body: message.text || '(attachment)',
+    tag: conversationId,
+    onClick: () => openConversation(conversationId),
+  });
+}
+
+// ------------------------------------------------------------------ keyboard
+
+const SHORTCUTS = {
+  j: () => moveSelection(1),
+  k: () => moveSelection(-1),
+  a: () => app.view.assignToMe(),
+  e: () => app.view.resolve(),
+  s: () => app.view.openSnoozeMenu(),
+  r: () => app.view.focusReply(),
+};
+
+function onKeydown(event) {
+  if (!app.me || $('#app-view').hidden) return;
+  if (event.key === 'Escape') {
+    if (app.view.closeSnoozeMenu()) return;
+    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return;
+  const action = SHORTCUTS[event.key];
+  if (!action) return;
+  event.preventDefault();
+  action();
+}
+
+// ------------------------------------------------------------------ boot
+
+function bindChrome() {
+  $('#login-form').addEventListener('submit', onLoginSubmit);
+  $('#logout-button').addEventListener('click', () => signOut('You are signed out.'));
+  $('#notify-button').addEventListener('click', () => askPermission().then(renderNotifyButton));
+  $('#filter-tabs').addEventListener('click', (event) => {
+    const tab = event.target.closest('.filter-tab');
+    if (tab) setFilter({ assignee: tab.dataset.assignee });
+  });
+  $('#status-filter').addEventListener('change', (event) => setFilter({ status: event.target.value }));
+  $('#boot-retry').addEventListener('click', () => location.reload());
+  document.addEventListener('keydown', onKeydown);
+}
+
+async function boot() {
+  try {
+    app.config = await loadConfig();
+  } catch (error) {
+    showFatal(error.message);
+    return;
+  }
+  app.api = new Api(app.config.apiBase, {
+    onUnauthorized: (error) => {
+      if (app.me || session.token) signOut(`Your session has ended — please sign in again. (${error.detail})`);
+    },
+  });
+  bindChrome();
+  if (session.token) await startSession(null);
+  else showLogin();
+}
+
+// The one global: a read-only handle for debugging and browser tests.
+window.Switchboard = Object.freeze({ app });
+
+boot().catch((error) => {
+  console.error(error);
+  toast(`Something went wrong: ${error.message}`, 'error');
+});
