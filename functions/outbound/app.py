@@ -24,7 +24,8 @@ def handler(event: dict, context: object) -> dict:
 
     def on_error(record: dict, exc: Exception) -> None:
         if isinstance(exc, RetryLater):
-            logger.warning("delivery will be retried", extra={"reason": str(exc)})
+            logger.warning("delivery will be retried", extra={"reason": str(exc), "delay": exc.delay})
+            services().retry_outbound_later(record["receiptHandle"], exc.delay)
         else:
             logger.exception("delivery failed")
 

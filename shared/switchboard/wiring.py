@@ -30,6 +30,10 @@ class Services:
         return self.client("cognito-idp")
 
     @cached_property
+    def sqs(self) -> Any:
+        return self.client("sqs")
+
+    @cached_property
     def connections_api(self) -> Any:
         return self.client("apigatewaymanagementapi", endpoint_url=self.settings.websocket_endpoint)
 
@@ -131,7 +135,7 @@ class Services:
         from .timers.snooze import SnoozeTimers
 
         timers = SnoozeTimers(self.client("stepfunctions"), self.settings.snooze_state_machine_arn)
-        return ReactionService(self.client("sqs"), self.settings.outbound_queue_url, timers, self.answer_button)
+        return ReactionService(self.sqs, self.settings.outbound_queue_url, timers, self.answer_button)
 
     @cached_property
     def delivery(self) -> Any:
@@ -154,6 +158,11 @@ class Services:
         except api.exceptions.GoneException:
             return False
         return True
+
+    def retry_outbound_later(self, receipt_handle: str, delay: int) -> None:
+        """Back off before the next attempt instead of waiting out the queue's whole visibility timeout."""
+        self.sqs.change_message_visibility(QueueUrl=self.settings.outbound_queue_url, ReceiptHandle=receipt_handle,
+                                           VisibilityTimeout=delay)
 
     def post_to_visitor(self, message: Message, visitor_id: str) -> int:
         from .services.delivery import visitor_frame

@@ -21,7 +21,17 @@ MAX_ATTEMPTS = 5
 
 
 class RetryLater(Exception):
-    """A transient failure: leave the queue message to be delivered again after its visibility timeout."""
+    """A transient failure: deliver the queue message again after ``delay`` seconds."""
+
+    def __init__(self, reason: str, delay: int) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> int:
+    """Exponential back-off (2, 4, 8, 16 s …, at most 15 minutes), or what the platform asked for if longer."""
+    delay = min(2 ** attempt, 900)
+    return int(max(delay, retry_after or 0))
 
 
 class DeliveryService:
@@ -44,6 +54,7 @@ class DeliveryService:
         if message.type is not MessageType.OUTGOING or message.status is not DeliveryStatus.PENDING:
             return None  # a redelivered queue message: it was already handled
         try:
+            self._check_reachable(message)
             external_id = self._send(message)
         except DeliveryFailed as failure:
             return self._failed(message, failure, attempt)
@@ -51,6 +62,12 @@ class DeliveryService:
         if external_id:
             self._messages.remember_external_id(message, external_id)
         return DeliveryStatus.SENT
+
+    def _check_reachable(self, message: Message) -> None:
+        identity = self._contacts.identity(message.tenant_id, message.inbox_id or "", message.source_id or "")
+        if identity is not None and not identity.reachable:
+            raise DeliveryFailed(
+                "The customer has blocked this channel; they can no longer receive messages here.", transient=False)
 
     def _send(self, message: Message) -> str | None:
         inbox = self._directory.inbox(message.inbox_id or "")
@@ -69,7 +86,7 @@ class DeliveryService:
             self._contacts.set_reachable(message.tenant_id, message.inbox_id or "", message.source_id or "", False,
                                          clock.iso(clock.now()))
         if failure.transient and attempt < MAX_ATTEMPTS:
-            raise RetryLater(failure.detail)
+            raise RetryLater(failure.detail, backoff_seconds(attempt, failure.retry_after))
         reason = failure.detail
         if failure.transient:
             reason = f"Not delivered after {attempt} attempts: {failure.detail}"
