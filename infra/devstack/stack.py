@@ -47,6 +47,7 @@ class LocalStack:
         self.functions: dict[str, LambdaFunction] = {}
         self.startup_seconds = 0.0
         self.pumps = Pumps()
+        self.simulator: Simulator | None = None
         self._aws = EmbeddedAws()
         self._server: BackgroundServer | None = None
         self._state_file: Path | None = None
@@ -77,6 +78,7 @@ class LocalStack:
         self.demo = _seed_demo() if seed else {}
         simulator = Simulator(gateway)
         simulator.set_inboxes(self.demo.get("inboxes", []))
+        self.simulator = simulator
         self._server.start(self._gateway(template, provisioned, parameters, simulator).app)
         self._add_pumps(provisioned)
         self.pumps.start()

@@ -6,6 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.devstack.moto_internals import make_dynamodb_transactions_atomic
 from switchboard.config import Settings
 from switchboard.services.provisioning import ProvisioningService, seed_demo
 from switchboard.wiring import Services
@@ -26,6 +27,7 @@ def world(monkeypatch):
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    make_dynamodb_transactions_atomic()  # moto's own rollback would undo concurrent writes
     with mock_aws():
         env = create_tables()
         env.update(

@@ -72,6 +72,10 @@ class Simulator:
         """The demo inboxes (id, channel, name, webhook_secret, bot_token); their tokens are the valid ones."""
         self._inboxes = {inbox["id"]: inbox for inbox in inboxes}
 
+    def add_inbox(self, inbox: dict[str, Any]) -> None:
+        """Another inbox whose bot token the fake API accepts (tests provision their own)."""
+        self._inboxes[inbox["id"]] = inbox
+
     def calls(self, after: int = 0) -> list[dict[str, Any]]:
         return [call for call in self._calls if call["seq"] > after]
 

@@ -1,0 +1,145 @@
+"""The whole path on the local stack: a Telegram customer writes, operators see it, reply, snooze and resolve."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import httpx
+import pytest
+
+from tests.integration.helpers import TelegramCustomer, conversation_of, demo_operator, eventually
+
+_chat_ids = itertools.count(880_000_001)
+
+
+@pytest.fixture
+def anna(stack):
+    return demo_operator(stack, "anna@acme.example")
+
+
+@pytest.fixture
+def customer(stack, request):
+    name = f"Customer {request.node.name[-40:]}"
+    return TelegramCustomer(stack, next(_chat_ids), first_name=name)
+
+
+def opened(anna, customer, **filters):
+    return eventually(lambda: conversation_of(anna, customer.first_name, **filters))
+
+
+def test_an_operator_answers_a_telegram_customer_and_the_reply_is_sent(stack, anna, customer, wait_idle):
+    # Given a customer who writes to the bot
+    customer.says("Hi! Where is my order #A-1?")
+    row = opened(anna, customer, status="open", assignee="mine_or_unassigned")
+    assert row["unread_count"] == 1 and row["assignee_id"] is None
+    # When Anna reads the conversation and replies
+    history = anna.conversation(row["id"])["messages"]["items"]
+    assert [m["text"] for m in history] == ["Hi! Where is my order #A-1?"]
+    reply = anna.post(f"/v1/conversations/{row['id']}/messages", {"text": "It ships today.", "client_id": "r-1"})
+    assert reply.status_code == 201 and reply.json()["status"] == "pending"
+    # Then the bot sends it through the Bot API, and the message is marked sent
+    eventually(lambda: "It ships today." in customer.replies_received())
+    wait_idle()
+    sent = eventually(lambda: [m for m in anna.conversation(row["id"])["messages"]["items"]
+                               if m["id"] == reply.json()["id"] and m["status"] == "sent"])
+    assert sent[0]["external_id"].startswith(f"{customer.chat_id}:")
+    # And the first to answer now owns the conversation, with nothing unread
+    mine = conversation_of(anna, customer.first_name, assignee="me")
+    assert mine["assignee_id"] == anna.id and mine["unread_count"] == 0
+
+
+def test_a_retried_reply_is_stored_once(anna, customer):
+    customer.says("hello")
+    row = opened(anna, customer)
+    first = anna.post(f"/v1/conversations/{row['id']}/messages", {"text": "Once", "client_id": "same-id"})
+    again = anna.post(f"/v1/conversations/{row['id']}/messages", {"text": "Once", "client_id": "same-id"})
+    assert first.json()["id"] == again.json()["id"]
+    texts = [m["text"] for m in anna.conversation(row["id"])["messages"]["items"]]
+    assert texts.count("Once") == 1
+
+
+def test_a_platform_error_marks_the_reply_failed_with_the_reason(stack, anna, customer, wait_idle):
+    customer.says("Are you there?")
+    row = opened(anna, customer)
+    wait_idle()  # earlier tests' replies must not take the failure meant for this one
+    httpx.post(f"{stack.urls['gateway']}/sim/api/telegram/fail-next",
+               json={"error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+    reply = anna.post(f"/v1/conversations/{row['id']}/messages", {"text": "Yes!"}).json()
+    failed = eventually(lambda: [m for m in anna.conversation(row["id"])["messages"]["items"]
+                                 if m["id"] == reply["id"] and m["status"] == "failed"])
+    assert "blocked" in failed[0]["failure_reason"]
+
+
+def test_a_note_never_reaches_the_customer(stack, anna, customer, wait_idle):
+    customer.says("I need a refund")
+    row = opened(anna, customer)
+    note = anna.post(f"/v1/conversations/{row['id']}/notes", {"text": "Check the invoice first"})
+    assert note.status_code == 201 and note.json()["type"] == "note"
+    wait_idle()
+    assert "Check the invoice first" not in customer.replies_received()
+
+
+def test_snooze_leaves_the_open_list_and_wakes_by_itself(anna, customer):
+    customer.says("Call me back in a bit")
+    row = opened(anna, customer)
+    snoozed = anna.post(f"/v1/conversations/{row['id']}/snooze", {"seconds": 2})
+    assert snoozed.status_code == 200 and snoozed.json()["status"] == "snoozed"
+    assert conversation_of(anna, customer.first_name, status="open") is None
+    assert conversation_of(anna, customer.first_name, status="snoozed") is not None
+    # The Step Functions execution wakes it: back in the open list without anyone touching it
+    woken = eventually(lambda: conversation_of(anna, customer.first_name, status="open"), timeout=15)
+    assert woken["snoozed_until"] is None
+
+
+def test_a_customer_reply_wakes_a_snooze_at_once_and_the_old_timer_changes_nothing(anna, customer):
+    customer.says("first")
+    row = opened(anna, customer)
+    snoozed = anna.post(f"/v1/conversations/{row['id']}/snooze", {"seconds": 3}).json()
+    customer.says("actually, one more thing")
+    woken = eventually(lambda: conversation_of(anna, customer.first_name, status="open"), timeout=5)
+    version_after_wake = anna.conversation(row["id"])["conversation"]["version"]
+    time.sleep(4)  # past the original wake-up time: the stale timer must find nothing to do
+    after = anna.conversation(row["id"])["conversation"]
+    assert woken["status"] == after["status"] == "open"
+    assert after["version"] == version_after_wake
+    assert snoozed["snoozed_until"] and after["snoozed_until"] is None
+
+
+def test_resolve_then_a_new_message_opens_a_new_conversation(anna, customer):
+    customer.says("thanks, all good")
+    first = opened(anna, customer)
+    assert anna.post(f"/v1/conversations/{first['id']}/resolve").json()["status"] == "resolved"
+    customer.says("oh, one more question")
+    second = eventually(lambda: conversation_of(anna, customer.first_name, status="open"))
+    assert second["id"] != first["id"]
+    refused = anna.post(f"/v1/conversations/{first['id']}/reopen")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_an_illegal_status_change_is_refused_with_the_reason(anna, customer):
+    customer.says("bye")
+    row = opened(anna, customer)
+    anna.post(f"/v1/conversations/{row['id']}/resolve")
+    refused = anna.post(f"/v1/conversations/{row['id']}/snooze", {"seconds": 60})
+    assert refused.status_code == 409
+    problem = refused.json()
+    assert problem["code"] == "illegal_transition" and "resolved" in problem["detail"]
+
+
+def test_the_contact_card_shows_identity_and_conversations(anna, customer):
+    customer.says("who am I?")
+    row = opened(anna, customer)
+    card = anna.get(f"/v1/contacts/{row['contact']['id']}").json()
+    assert card["name"] == customer.first_name
+    assert card["identities"][0]["source_id"] == str(customer.chat_id)
+    assert [c["id"] for c in card["conversations"]] == [row["id"]]
+
+
+def test_an_operator_outside_the_team_does_not_see_the_conversation(stack, anna, customer):
+    customer.says("private matter")
+    row = opened(anna, customer)
+    boris = demo_operator(stack, "boris@acme.example")  # Billing only; the bot's inbox routes to Support
+    assert conversation_of(boris, customer.first_name) is None
+    assert boris.get(f"/v1/conversations/{row['id']}").status_code == 404
