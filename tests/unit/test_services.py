@@ -187,3 +187,10 @@ def test_list_pages_with_a_cursor_and_no_repeats(world):
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 7
+
+
+@pytest.mark.parametrize("cursor", ["eyJhIjogMX0", "WzEsIDJd", "eyJieV9hc3NpZ25lZTp4Ijp7fX0"])
+def test_a_forged_cursor_is_a_bad_request_not_a_crash(world, cursor):
+    services, demo = world
+    with pytest.raises(BadRequest):
+        services.conversation_service.list(owner(demo), status="open", assignee="me", limit=5, cursor=cursor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..domain.conversation import Conversation, OperatorView
-from ..domain.errors import NotFound
+from ..domain.errors import BadRequest, NotFound
 from .mapping import conversation_from_item
 from .models import UNASSIGNED, ConversationItem
 from .pages import Source, decode_cursor, encode_cursor, merge_pages
@@ -76,6 +76,8 @@ def _source(index_name: str, hash_value: str, status: str | None) -> Source:
         condition = ConversationItem.status_key.startswith(f"{status}#")
 
     def run(start_key: dict | None, limit: int) -> Iterator[ConversationItem]:
+        if start_key is not None and not _belongs(start_key):
+            raise BadRequest("The cursor is not valid for this list; start again from the first page.")
         return iter(
             index.query(
                 hash_value,
@@ -85,6 +87,12 @@ def _source(index_name: str, hash_value: str, status: str | None) -> Source:
                 page_size=min(max(limit, 1), 100),
             )
         )
+
+    def _belongs(key: object) -> bool:
+        """A cursor may only resume this very query: same index partition, well-formed keys."""
+        expected = {"tenant_id", "conversation_id", hash_attr, range_attr}
+        return (isinstance(key, dict) and set(key) == expected and key[hash_attr] == {"S": hash_value}
+                and all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in key.values()))
 
     def start_key(item: ConversationItem) -> dict:
         return {

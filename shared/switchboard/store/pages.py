@@ -48,6 +48,8 @@ def merge_pages(
     page resumes each query exactly where this one stopped.
     """
     cursor = cursor or {}
+    if not isinstance(cursor, dict) or not set(cursor) <= {source.name for source in sources}:
+        raise BadRequest("The cursor does not belong to this list; start again from the first page.")
     heads: list[tuple[str, int, Any, Iterator[Any]]] = []
     for index, source in enumerate(sources):
         state = cursor.get(source.name, {})

@@ -1,0 +1,128 @@
+"""Live updates reach only entitled operators; the widget visitor writes over HTTPS and reads replies live."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from tests.integration.helpers import TelegramCustomer, conversation_of, demo_inbox, demo_operator, eventually
+
+
+def frames(socket, seconds: float) -> list[dict]:
+    """Every frame the socket receives within ``seconds``."""
+    received, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            received.append(json.loads(socket.recv(timeout=left)))
+        except TimeoutError:
+            break
+    return received
+
+
+def frames_until(socket, predicate, timeout: float = 10.0) -> list[dict]:
+    received, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            frame = json.loads(socket.recv(timeout=deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        received.append(frame)
+        if predicate(frame):
+            return received
+    raise AssertionError(f"no matching frame in {timeout} s; got {[f.get('type') for f in received]}")
+
+
+def test_a_new_message_reaches_entitled_operators_live_and_no_one_else(stack, wait_idle):
+    anna, boris = demo_operator(stack, "anna@acme.example"), demo_operator(stack, "boris@acme.example")
+    wait_idle()
+    with connect(f"{stack.urls['ws']}?token={anna.token}") as anna_socket, \
+            connect(f"{stack.urls['ws']}?token={boris.token}") as boris_socket:
+        customer = TelegramCustomer(stack, 660_000_001, first_name="Live Lena")
+        customer.says("Is anyone there?")
+        got = frames_until(anna_socket, lambda f: f["type"] == "message.created"
+                           and f["message"]["text"] == "Is anyone there?")
+        created = [f for f in got if f["type"] == "conversation.created"]
+        assert created and created[0]["conversation"]["contact"]["name"] == "Live Lena"
+        wait_idle()
+        assert not [f for f in frames(boris_socket, 0.5) if "Lena" in json.dumps(f)]
+
+
+def test_a_reply_status_change_arrives_as_message_updated(stack, wait_idle):
+    anna = demo_operator(stack, "anna@acme.example")
+    customer = TelegramCustomer(stack, 660_000_002, first_name="Live Leo")
+    customer.says("ping")
+    row = eventually(lambda: conversation_of(anna, "Live Leo"))
+    wait_idle()
+    with connect(f"{stack.urls['ws']}?token={anna.token}") as socket:
+        reply = anna.post(f"/v1/conversations/{row['id']}/messages", {"text": "pong"}).json()
+        frames_until(socket, lambda f: f["type"] == "message.updated" and f["message"]["id"] == reply["id"]
+                     and f["message"]["status"] == "sent")
+
+
+def test_a_socket_without_a_valid_token_is_refused(stack):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{stack.urls['ws']}?token=forged")
+    assert refused.value.response.status_code == 401
+
+
+def test_ping_keeps_the_socket_alive(stack):
+    anna = demo_operator(stack, "anna@acme.example")
+    with connect(f"{stack.urls['ws']}?token={anna.token}") as socket:
+        socket.send(json.dumps({"action": "ping"}))
+        assert frames_until(socket, lambda f: f["type"] == "pong")
+
+
+class Visitor:
+    """A website visitor using the widget's HTTP API and socket."""
+
+    def __init__(self, stack) -> None:
+        self.stack, self.inbox = stack, demo_inbox(stack, "widget")
+        self.url = f"{stack.urls['webhooks']}/widget/{self.inbox['id']}"
+        session = httpx.post(self.url, json={"type": "session"}).json()
+        self.visitor_id, self.token = session["visitor_id"], session["visitor_token"]
+
+    def says(self, text: str, client_id: str | None = None, **profile) -> httpx.Response:
+        return httpx.post(self.url, json={"type": "message", "visitor_id": self.visitor_id,
+                                          "visitor_token": self.token, "client_id": client_id or uuid.uuid4().hex,
+                                          "text": text, **profile})
+
+    def history(self) -> list[dict]:
+        answer = httpx.get(self.url, params={"visitor_id": self.visitor_id, "visitor_token": self.token})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["messages"]
+
+    def socket(self):
+        return connect(f"{self.stack.urls['ws']}?inbox_id={self.inbox['id']}&visitor_id={self.visitor_id}"
+                       f"&visitor_token={self.token}")
+
+
+def test_a_widget_visitor_writes_and_receives_the_reply_on_the_socket(stack):
+    visitor = Visitor(stack)
+    assert visitor.says("Do you ship to Norway?", client_id="c-1", name="Nora Visitor",
+                        page_url="https://acme.example/shipping").status_code == 200
+    assert visitor.says("Do you ship to Norway?", client_id="c-1").status_code == 200  # a retry
+    anna = demo_operator(stack, "anna@acme.example")
+    row = eventually(lambda: conversation_of(anna, "Nora Visitor"))
+    assert row["channel"] == "widget"
+    with visitor.socket() as socket:
+        anna.post(f"/v1/conversations/{row['id']}/messages", {"text": "Yes, in 3 days."})
+        frame = frames_until(socket, lambda f: f["type"] == "message.created")[-1]
+        assert frame["message"] == {**frame["message"], "direction": "out", "text": "Yes, in 3 days."}
+    assert [(m["direction"], m["text"]) for m in visitor.history()] == [
+        ("in", "Do you ship to Norway?"), ("out", "Yes, in 3 days.")]
+
+
+def test_a_forged_visitor_token_is_refused(stack):
+    visitor = Visitor(stack)
+    visitor.token = "0" * 64
+    assert visitor.says("let me read someone else's chat").status_code == 401
+    assert httpx.get(visitor.url, params={"visitor_id": visitor.visitor_id, "visitor_token": visitor.token}
+                     ).status_code == 401
+    with pytest.raises(InvalidStatus):
+        visitor.socket()
