@@ -194,3 +194,20 @@ def test_a_forged_cursor_is_a_bad_request_not_a_crash(world, cursor):
     services, demo = world
     with pytest.raises(BadRequest):
         services.conversation_service.list(owner(demo), status="open", assignee="me", limit=5, cursor=cursor)
+
+
+def test_a_button_press_is_recorded_once_with_its_rating_and_is_not_a_chat_message(world):
+    from switchboard.store.models import MessageItem
+
+    services, demo = world
+    update = json.loads((FIXTURES / "callback_query.json").read_bytes())
+    update["callback_query"]["data"] = "csat:3:conversation-1"  # Excellent, on our own rating prompt
+    body = json.dumps(update).encode()
+    deliver(services, demo, body)
+    deliver(services, demo, body)
+    inbox = telegram_inbox(demo)
+    key = f"{demo['tenant']['id']}#event#{inbox['id']}#{update['callback_query']['id']}"
+    [recorded] = list(MessageItem.query(key))
+    assert (recorded.meta["csat_rating"], recorded.meta["csat_subject"]) == (3, "conversation-1")
+    items, _ = services.conversation_service.list(owner(demo), status=None, assignee=None, limit=10, cursor=None)
+    assert items == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 from ..domain import clock
@@ -80,9 +81,15 @@ class IngestService:
     def _button(self, inbox: Inbox, event: ButtonPressed) -> IngestResult:
         first = self._messages.record_event_once(
             inbox.tenant_id, inbox.id, event.event_id, kind="button", data=event.data, source_id=event.source_id,
-            on_external_id=event.on_external_id, at=event.at, channel=inbox.channel,
+            on_external_id=event.on_external_id, at=event.at, channel=inbox.channel, **_rating(event.data),
         )
         return IngestResult(stored=int(first), duplicates=int(not first))
+
+
+def _rating(data: str) -> dict:
+    """A CSAT button carries ``csat:<rating>:<what was rated>``; anything else is just a button press."""
+    match = re.fullmatch(r"csat:([1-5]):(.{1,128})", data)
+    return {"csat_rating": int(match.group(1)), "csat_subject": match.group(2)} if match else {}
 
 
 def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, received_at: str) -> InboundWrite:

@@ -29,9 +29,10 @@ class ProvisioningService:
         return team
 
     def create_inbox(self, tenant: Tenant, channel: str, name: str, *, default_team: Team | None = None,
-                     token: str | None = None) -> tuple[Inbox, Credentials]:
+                     token: str | None = None, webhook_secret: str | None = None) -> tuple[Inbox, Credentials]:
+        """A new inbox with a fresh webhook secret (or the one a platform is already configured with)."""
         inbox_id = ulid()
-        credentials = Credentials(webhook_secret=secret_token(), token=token)
+        credentials = Credentials(webhook_secret=webhook_secret or secret_token(), token=token)
         ref = self._secrets.put(tenant.id, inbox_id, credentials)
         inbox = Inbox(tenant_id=tenant.id, id=inbox_id, channel=channel, name=name,
                       default_team_id=default_team.id if default_team else None, secrets_ref=ref)
