@@ -76,7 +76,7 @@ def _page_args() -> tuple[int, str | None]:
 
 
 def _names(tenant_id: str) -> dict[str, str]:
-    return {operator.id: operator.name for operator in services().directory.operators(tenant_id)}
+    return services().directory.names(tenant_id)
 
 
 def _row(viewer: OperatorView, conversation) -> dict:  # type: ignore[no-untyped-def]

@@ -127,7 +127,7 @@ class Services:
     def fanout(self) -> Any:
         from .services.fanout import FanoutService
 
-        return FanoutService(self.connections, self.conversations, self.post_to_connection)
+        return FanoutService(self.connections, self.conversations, self.post_to_connection, self.directory.names)
 
     @cached_property
     def reactions(self) -> Any:

@@ -407,10 +407,10 @@ export class ConversationView {
     const rows = c ? [
       ['Contact', c.contact?.name],
       ['Channel', channelLabel(c.channel)],
-      ['Inbox', c.inbox_id],
+      ['Inbox', c.inbox_name || c.inbox_id],
       ['Title', c.title],
       ['Priority', c.priority],
-      ['Team', c.team_id],
+      ['Team', c.team_name || c.team_id],
       ['Created', fullTime(c.created_at)],
       ['Conversation', c.id],
     ] : [];

@@ -21,10 +21,12 @@ _WATCHED = ("status", "assignee_id", "team_id", "last_activity_at", "last_messag
 
 
 class FanoutService:
-    def __init__(self, connections: ConnectionStore, conversations: ConversationStore, post: Poster) -> None:
+    def __init__(self, connections: ConnectionStore, conversations: ConversationStore, post: Poster,
+                 names: Callable[[str], dict[str, str]]) -> None:
         self._connections = connections
         self._conversations = conversations
         self._post = post
+        self._names = names
 
     def publish(self, changes: list[Change]) -> int:
         """Post every event of a batch; returns how many posts were made."""
@@ -54,10 +56,11 @@ class FanoutService:
         return None
 
     def _conversation_event(self, new: Conversation, old: Conversation | None) -> dict:
+        view = conversation_view(new, self._names(new.tenant_id))
         if old is None:
-            return {"type": "conversation.created", "conversation": conversation_view(new)}
+            return {"type": "conversation.created", "conversation": view}
         changed = [name for name in _WATCHED if getattr(new, name) != getattr(old, name)]
-        return {"type": "conversation.updated", "conversation": conversation_view(new), "changed": changed}
+        return {"type": "conversation.updated", "conversation": view, "changed": changed}
 
     def _message_event(self, change: Change) -> tuple[dict, Conversation] | None:
         message: Message = change.new

@@ -6,19 +6,22 @@ from ..domain.conversation import Conversation
 from ..domain.message import Message
 
 
-def conversation_view(conversation: Conversation, operator_names: dict[str, str] | None = None) -> dict:
-    names = operator_names or {}
+def conversation_view(conversation: Conversation, names: dict[str, str] | None = None) -> dict:
+    """``names``: display names of operators, teams and inboxes by id (DirectoryStore.names)."""
+    names = names or {}
     return {
         "id": conversation.id,
         "status": str(conversation.status),
         "channel": conversation.channel,
         "inbox_id": conversation.inbox_id,
+        "inbox_name": names.get(conversation.inbox_id),
         "contact": {"id": conversation.contact_id, "name": conversation.contact_name},
         "last_message": conversation.last_message or None,
         "last_activity_at": conversation.last_activity_at,
         "assignee_id": conversation.assignee_id,
         "assignee_name": names.get(conversation.assignee_id or ""),
         "team_id": conversation.team_id,
+        "team_name": names.get(conversation.team_id or ""),
         "unread_count": conversation.unread_count,
         "waiting_since": conversation.waiting_since,
         "snoozed_until": conversation.snoozed_until,

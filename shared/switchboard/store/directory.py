@@ -61,6 +61,15 @@ class DirectoryStore:
             raise NotFound("No such tenant.")
         return tenant
 
+    def names(self, tenant_id: str) -> dict[str, str]:
+        """Display names of the tenant's operators, teams and inboxes by id (one query, cached)."""
+
+        def load() -> dict[str, str]:
+            return {item.sk.split("#", 1)[1]: item.name or "" for item in DirectoryItem.query(tenant_id)
+                    if "#" in item.sk}
+
+        return self._cached(("names", tenant_id), load)
+
     def operators(self, tenant_id: str) -> list[Operator]:
         query = DirectoryItem.query(tenant_id, DirectoryItem.sk.startswith("operator#"))
         return [_operator(item) for item in query]

@@ -1,0 +1,78 @@
+"""In a real browser: a customer writes in the simulator, the operator sees it live, replies, the customer gets it."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.integration.helpers import demo_operator
+
+
+def test_a_telegram_customer_and_an_operator_talk_through_the_browser(stack, browser):
+    anna = next(p for p in stack.demo["operators"] if p["email"] == "anna@acme.example")
+    gateway = stack.urls["gateway"]
+
+    # Given Anna signed in to the operator client
+    operator = browser.new_page()
+    operator.goto(stack.urls["client"])
+    operator.fill("#login-email", anna["email"])
+    operator.fill("#login-password", anna["password"])
+    operator.click("#login-submit")
+    expect(operator.locator("#ws-status")).to_have_text("live", timeout=15_000)
+
+    # When a Telegram customer writes in the simulator
+    customer = browser.new_page()
+    customer.goto(f"{gateway}/sim/")
+    customer.fill("#sim-chat-id", "5550777001")
+    customer.fill("#sim-name", "Browser Bea")
+    customer.fill("#sim-text", "My parcel arrived broken")
+    customer.click("#sim-send")
+    expect(customer.locator("#sim-log .bubble.customer")).to_contain_text("My parcel arrived broken")
+
+    # Then the conversation appears in Anna's list without a reload
+    row = operator.locator("li.conversation-row", has_text="Browser Bea")
+    expect(row).to_be_visible(timeout=15_000)
+    row.click()
+    expect(operator.locator("#messages .message.incoming")).to_contain_text("My parcel arrived broken")
+
+    # When she replies
+    operator.fill("#reply-text", "Sorry about that! A replacement ships today.")
+    operator.click("#reply-send")
+
+    # Then the customer sees the bot's reply, and Anna sees it marked sent
+    expect(customer.locator("#sim-log .bubble.bot")).to_contain_text("A replacement ships today.", timeout=15_000)
+    outgoing = operator.locator("#messages .message.outgoing", has_text="A replacement ships today.")
+    expect(outgoing.locator(".status")).to_have_text(re.compile("sent"), timeout=15_000)
+
+    # And the same conversation, read through the API, agrees
+    api = demo_operator(stack, anna["email"])
+    rows = [r for r in api.conversations(assignee="me") if r["contact"]["name"] == "Browser Bea"]
+    assert rows and rows[0]["unread_count"] == 0
+
+
+def test_a_widget_visitor_and_an_operator_talk_through_the_browser(stack, browser):
+    anna = next(p for p in stack.demo["operators"] if p["email"] == "anna@acme.example")
+
+    visitor = browser.new_page()
+    visitor.goto(stack.urls["widget"])
+    visitor.click("#sb-widget-launcher")
+    if visitor.locator("#sb-widget-name").is_visible():
+        visitor.fill("#sb-widget-name", "Widget Wanda")
+    visitor.fill("#sb-widget-input", "Do you have this in blue?")
+    visitor.click("#sb-widget-send")
+    expect(visitor.locator("#sb-widget-messages .sb-msg.sb-in")).to_contain_text("Do you have this in blue?")
+
+    operator = browser.new_page()
+    operator.goto(stack.urls["client"])
+    operator.fill("#login-email", anna["email"])
+    operator.fill("#login-password", anna["password"])
+    operator.click("#login-submit")
+    row = operator.locator("li.conversation-row", has_text="Widget Wanda")
+    expect(row).to_be_visible(timeout=15_000)
+    row.click()
+    operator.fill("#reply-text", "Yes, blue is in stock.")
+    operator.click("#reply-send")
+
+    expect(visitor.locator("#sb-widget-messages .sb-msg.sb-out")).to_contain_text("blue is in stock",
+                                                                                 timeout=15_000)
