@@ -43,12 +43,20 @@ class ConditionFailed(Exception):
 class TransactionRunner:
     def __init__(self, region: str) -> None:
         self._region = region
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        # One connection per process: each new one builds a botocore client, which costs tens of milliseconds.
+        if self._connection is None:
+            self._connection = Connection(region=self._region)
+        return self._connection
 
     def run(self, ops: list[TxOp]) -> list[bool] | None:
         """Run ops in one transaction. None on success, else one flag per op: True where its condition failed."""
         kinds: list[str] = []
         try:
-            with TransactWrite(connection=Connection(region=self._region)) as tx:
+            with TransactWrite(connection=self.connection) as tx:
                 recorder = _Recorder(tx, kinds)
                 for op in ops:
                     op(recorder)  # type: ignore[arg-type]

@@ -1,0 +1,30 @@
+"""`make bench`: every benchmark, with figures printed for the record (never asserted in the test suite)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from tests.bench import imports, ingest
+
+
+def main() -> None:
+    os.environ.setdefault("TZ", "UTC")
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # one log line per message would be measured too
+    logging.disable(logging.INFO)
+    imports.run()
+    print()
+    from infra.devstack.stack import LocalStack
+
+    stack = LocalStack().start(gateway_port=0, seed=True, state_file=Path(tempfile.mkdtemp()) / "stack.json")
+    try:
+        print(f"local stack started in {stack.startup_seconds:.1f} s")
+        ingest.run(stack)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
