@@ -123,6 +123,7 @@ class Gateway:
         api_ids: Mapping[str, str],
         authorizers: Mapping[str, CognitoAuthorizer],
         cors: Mapping[str, dict[str, str]],
+        unauthorized: Mapping[str, tuple[int, dict[str, str], str] | None],
         web_dir: Path,
         simulator: ASGIApp,
         config: Callable[[], dict[str, Any]],
@@ -131,6 +132,7 @@ class Gateway:
         self._api_ids = api_ids
         self._authorizers = authorizers
         self._cors = cors
+        self._unauthorized = unauthorized
         self._websocket_api = websocket
         self._sockets: dict[str, _Socket] = {}
         self._paths = self._group(routes)
@@ -212,7 +214,11 @@ class Gateway:
             authorizer = self._authorizers[route.authorizer]
             claims = await run_in_threadpool(authorizer.claims, request.headers.get("authorization"))
             if claims is None:
-                return JSONResponse({"message": "Unauthorized"}, status_code=401)
+                custom = self._unauthorized.get(route.api)
+                if custom is None:  # API Gateway's own default
+                    return JSONResponse({"message": "Unauthorized"}, status_code=401)
+                status, headers, body = custom
+                return Response(body, status_code=status, headers=headers)
         event = apigw.rest_event(route, incoming, parameters, api_id, claims)
         return await self._invoke(route.function, event, apigw.rest_reply, (502, "Internal server error"))
 

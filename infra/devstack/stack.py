@@ -25,6 +25,7 @@ from infra.devstack.template import (
     load_template,
     rest_cors_headers,
     substitute,
+    unauthorized_response,
     websocket_apis,
 )
 
@@ -134,6 +135,7 @@ class LocalStack:
             authorizers={name: CognitoAuthorizer(substitute(arn, outside), self.env["AWS_ENDPOINT_URL"])
                          for name, arn in cognito_authorizers(template).items()},
             cors={route.api: rest_cors_headers(template, route.api, known) for route in routes},
+            unauthorized={route.api: unauthorized_response(template, route.api, known) for route in routes},
             web_dir=WEB_DIR,
             simulator=simulator.app,
             config=self._client_config,

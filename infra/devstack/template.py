@@ -163,6 +163,19 @@ def rest_cors_headers(template: Mapping[str, Any], api: str, known: Mapping[str,
     return {header: str(substitute(cors[key], known)).strip("'") for key, header in names.items() if key in cors}
 
 
+def unauthorized_response(template: Mapping[str, Any], api: str,
+                          known: Mapping[str, Any]) -> tuple[int, dict[str, str], str] | None:
+    """What API Gateway answers when the authorizer refuses a request, from the API's GatewayResponses."""
+    responses = template["Resources"].get(api, {}).get("Properties", {}).get("GatewayResponses", {})
+    response = responses.get("UNAUTHORIZED")
+    if response is None:
+        return None
+    headers = response.get("ResponseParameters", {}).get("Headers", {})
+    body = next(iter(response.get("ResponseTemplates", {}).values()), "")
+    return (int(response.get("StatusCode", 401)),
+            {name: str(substitute(value, known)).strip("'") for name, value in headers.items()}, body)
+
+
 @dataclass(frozen=True)
 class WebSocketApi:
     """An ApiGatewayV2 WebSocket API: how it selects a route, and which function serves each route."""

@@ -53,10 +53,13 @@ def test_a_duplicate_delivery_answers_200_and_stores_nothing_new(stack, customer
     assert texts.count("only once please") == 1
 
 
-def test_an_invalid_or_missing_token_is_401(stack):
+def test_an_invalid_or_missing_token_is_401_with_a_problem_document(stack):
     api = httpx.Client(base_url=stack.urls["api"])
-    assert api.get("/v1/conversations").status_code == 401
-    assert api.get("/v1/conversations", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        answer = api.get("/v1/conversations", headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["code"] == "unauthorized"
 
 
 def test_wrong_password_is_401_with_a_clear_message(stack):
