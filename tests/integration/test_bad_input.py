@@ -106,3 +106,10 @@ def other_tenant_owner(stack) -> Operator:
                                      password="Other-owner-1", role="owner")
         stack._other_owner = ("owner@other.example", "Other-owner-1")
     return Operator(stack, *stack._other_owner)
+
+
+def test_unknown_ids_are_404_not_500(stack):
+    owner = demo_operator(stack, "owner@acme.example")
+    assert owner.get("/v1/conversations/01UNKNOWN000000000000000000").status_code == 404
+    assert owner.get("/v1/contacts/01UNKNOWN000000000000000000").status_code == 404
+    assert owner.post("/v1/conversations/01UNKNOWN000000000000000000/resolve").status_code == 404

@@ -143,3 +143,35 @@ def test_an_operator_outside_the_team_does_not_see_the_conversation(stack, anna,
     boris = demo_operator(stack, "boris@acme.example")  # Billing only; the bot's inbox routes to Support
     assert conversation_of(boris, customer.first_name) is None
     assert boris.get(f"/v1/conversations/{row['id']}").status_code == 404
+
+
+def test_unsnooze_returns_the_conversation_at_once_and_cancels_the_timer(anna, customer):
+    customer.says("remind me later")
+    row = opened(anna, customer)
+    anna.post(f"/v1/conversations/{row['id']}/snooze", {"seconds": 2})
+    back = anna.post(f"/v1/conversations/{row['id']}/unsnooze")
+    assert back.status_code == 200 and back.json()["status"] == "open"
+    version = back.json()["version"]
+    time.sleep(3)  # past the cancelled wake-up
+    assert anna.conversation(row["id"])["conversation"]["version"] == version
+    assert anna.post(f"/v1/conversations/{row['id']}/unsnooze").status_code == 409
+
+
+def test_assigning_with_a_stale_version_is_refused_so_only_one_of_two_operators_wins(stack, anna, customer):
+    customer.says("who will help me?")
+    row = opened(anna, customer)
+    owner = demo_operator(stack, "owner@acme.example")
+    seen = anna.conversation(row["id"])["conversation"]["version"]
+    first = anna.post(f"/v1/conversations/{row['id']}/assign", {"assignee_id": anna.id, "version": seen})
+    second = owner.post(f"/v1/conversations/{row['id']}/assign", {"assignee_id": owner.id, "version": seen})
+    assert first.status_code == 200 and first.json()["assignee_name"] == "Anna Support"
+    assert second.status_code == 409
+    assert anna.conversation(row["id"])["conversation"]["assignee_id"] == anna.id
+    activity = [m["text"] for m in anna.conversation(row["id"])["messages"]["items"] if m["type"] == "activity"]
+    assert "Anna Support assigned this to Anna Support" in activity
+
+
+def test_assigning_to_someone_unknown_is_404(anna, customer):
+    customer.says("hello")
+    row = opened(anna, customer)
+    assert anna.post(f"/v1/conversations/{row['id']}/assign", {"assignee_id": "nobody-like-this"}).status_code == 404

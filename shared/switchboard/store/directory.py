@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from pynamodb.exceptions import DoesNotExist
+
 from ..domain.directory import Inbox, Operator, Team, Tenant
 from ..domain.errors import NotFound
 from .models import DirectoryItem, InboxItem, OperatorItem, TeamItem, TenantItem
@@ -40,7 +42,7 @@ class DirectoryStore:
         def load() -> Operator | None:
             try:
                 return _operator(OperatorItem.get(tenant_id, f"operator#{operator_id}"))
-            except DirectoryItem.DoesNotExist:
+            except DoesNotExist:  # each subclass has its own DoesNotExist; this is their common base
                 return None
 
         operator = self._cached(("operator", tenant_id, operator_id), load)
@@ -52,7 +54,7 @@ class DirectoryStore:
         def load() -> Tenant | None:
             try:
                 item = TenantItem.get(tenant_id, "tenant")
-            except DirectoryItem.DoesNotExist:
+            except DoesNotExist:  # each subclass has its own DoesNotExist; this is their common base
                 return None
             return Tenant(id=tenant_id, name=item.name or "", time_zone=item.time_zone)
 
