@@ -22,3 +22,19 @@ def process(records: Iterable[dict], handle: Callable[[dict], None], identifier:
             if record.get("eventSource") == "aws:dynamodb":
                 break
     return {"batchItemFailures": failures}
+
+
+def process_stream(event: dict, consume: Callable[[Any], None], log_failure: Callable[..., None]) -> dict[str, Any]:
+    """A DynamoDB stream batch: each record parsed into a change (dedupe keys are skipped) and consumed in order."""
+    from .store.streams import parse_record
+
+    def handle(record: dict) -> None:
+        change = parse_record(record)
+        if change is not None:
+            consume(change)
+
+    return process(
+        event.get("Records", []), handle,
+        identifier=lambda record: record["dynamodb"]["SequenceNumber"],
+        on_error=lambda record, exc: log_failure("stream record failed", extra={"event_id": record.get("eventID")}),
+    )
