@@ -35,12 +35,46 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class OutboundAttachment:
+    kind: str  # image | video | audio | file
+    url: str  # a pre-signed URL the platform (or the adapter) can download
+    name: str | None = None
+    mime: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     source_id: str  # recipient identity within the inbox
     text: str
     message_id: str
     reply_to_external_id: str | None = None
-    buttons: tuple[tuple[str, str], ...] = ()  # (label, data)
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, data): rendered natively (keyboards, quick replies, links)
+    attachments: tuple[OutboundAttachment, ...] = ()
+    subject: str | None = None  # e-mail
+    thread_keys: tuple[str, ...] = ()  # e-mail: Message-IDs to put in In-Reply-To / References
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can do, as data, so the client can be honest about what will happen."""
+
+    can_edit: bool = False
+    can_delete: bool = False
+    read_receipts: bool = False
+    buttons: int = 0  # how many quick-reply/inline buttons one message may carry (0: rendered as text)
+    max_text_length: int = 4096
+    reply_window_hours: int | None = None  # e.g. WhatsApp's 24-hour customer service window
+    attachments: bool = True
+    max_attachment_bytes: int = 16 * 1024 * 1024
+
+    def to_dict(self) -> dict:
+        return {
+            "can_edit": self.can_edit, "can_delete": self.can_delete, "read_receipts": self.read_receipts,
+            "buttons": self.buttons, "max_text_length": self.max_text_length,
+            "reply_window_hours": self.reply_window_hours, "attachments": self.attachments,
+            "max_attachment_bytes": self.max_attachment_bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,6 +84,7 @@ class SendResult:
 
 class Channel(Protocol):
     name: str
+    capabilities: Capabilities
 
     def verify(self, request: WebhookRequest, credentials: Credentials) -> None:
         """Raise ``Unauthorized`` unless the request is authentic. Runs on raw bytes, before parsing."""

@@ -4,10 +4,7 @@ domain events and sends replies with ``sendMessage``."""
 from __future__ import annotations
 
 import hmac
-import http.client
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -23,7 +20,8 @@ from ..domain.inbound import (
     ReachabilityChanged,
 )
 from ..domain.message import Attachment, AttachmentKind
-from .base import Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
+from . import http
+from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 MAX_TEXT = 4096  # sendMessage limit, counted by Telegram in UTF-16 code units
@@ -469,36 +467,17 @@ def _failure(status: int, response: dict) -> DeliveryFailed:
     return DeliveryFailed(f"Telegram refused the message: {description}", transient=False)
 
 
-def _read_json(raw: bytes) -> dict:
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _call(method: str, payload: dict, credentials: Credentials, api_base: str) -> Any:
     """POST one Bot API method and return its ``result``. Error texts never include the URL: it holds the token."""
     if not credentials.token:
         raise DeliveryFailed("This Telegram inbox has no bot token configured.", transient=False)
-    request = urllib.request.Request(
-        f"{api_base.rstrip('/')}/bot{credentials.token}/{method}",
-        data=json.dumps(payload).encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            status, body = response.status, _read_json(response.read())
-    except urllib.error.HTTPError as error:
-        status, body = error.code, _read_json(error.read())
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-        reason = getattr(error, "reason", None) or error
-        raise DeliveryFailed(f"Telegram could not be reached ({reason}); will retry.", transient=True) from None
+    answer = http.call("POST", f"{api_base.rstrip('/')}/bot{credentials.token}/{method}", platform="Telegram",
+                       json_body=payload, timeout=TIMEOUT_SECONDS)
+    body = answer.json()
     if body.get("ok") is True:
         return body.get("result")
     code = body.get("error_code")
-    raise _failure(code if isinstance(code, int) and not isinstance(code, bool) else status, body)
+    raise _failure(code if isinstance(code, int) and not isinstance(code, bool) else answer.status, body)
 
 
 def _sent_id(result: Any) -> str | None:
@@ -517,6 +496,8 @@ def answer_callback(callback_id: str, credentials: Credentials, api_base: str, t
 
 class TelegramChannel:
     name = "telegram"
+    capabilities = Capabilities(can_edit=True, can_delete=True, read_receipts=False, buttons=8,
+                                max_text_length=MAX_TEXT, max_attachment_bytes=50 * 1024 * 1024)
 
     def verify(self, request: WebhookRequest, credentials: Credentials) -> None:
         # Telegram signs nothing; the secret_token given to setWebhook is echoed in this header on every call.

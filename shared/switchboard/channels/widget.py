@@ -10,7 +10,7 @@ from typing import Any
 from ..domain.errors import BadRequest, Unauthorized
 from ..domain.ids import ulid
 from ..domain.inbound import InboundEvent, InboundMessage, Profile
-from .base import Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
+from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
 
 MAX_TEXT = 10_000
 
@@ -30,6 +30,8 @@ def check_visitor(credentials: Credentials, visitor_id: object, token: object) -
 
 class WidgetChannel:
     name = "widget"
+    capabilities = Capabilities(can_edit=False, can_delete=False, read_receipts=False, buttons=3,
+                                max_text_length=MAX_TEXT, max_attachment_bytes=10 * 1024 * 1024)
 
     def body(self, request: WebhookRequest) -> dict[str, Any]:
         try:

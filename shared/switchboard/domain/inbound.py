@@ -32,6 +32,8 @@ class InboundMessage:
     forwarded_from: str | None = None
     author_name: str | None = None  # the member who wrote, in group chats
     edited_at: str | None = None  # set when the first thing we see of a message is its edit
+    echo: bool = False  # sent by the business from the platform's own app: stored as outgoing, never as incoming
+    thread_keys: tuple[str, ...] = ()  # e-mail: Message-IDs this message answers (In-Reply-To, References)
     meta: dict = field(default_factory=dict)
 
 
@@ -80,4 +82,38 @@ class ReachabilityChanged:
     profile: Profile = Profile()
 
 
-InboundEvent = InboundMessage | MessageEdited | ButtonPressed | ReachabilityChanged
+@dataclass(frozen=True)
+class MessageDeleted:
+    """The customer deleted (unsent) a message on the platform."""
+
+    source_id: str
+    external_id: str
+    at: str
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """The platform's news about one of our outgoing messages: sent, delivered, read or failed (with why)."""
+
+    external_id: str
+    status: str  # "sent" | "delivered" | "read" | "failed"
+    at: str
+    source_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReactionChanged:
+    """A reaction (emoji) on a message was added, or removed when ``emoji`` is None."""
+
+    source_id: str
+    external_id: str  # the message reacted to
+    emoji: str | None
+    at: str
+    event_id: str = ""
+
+
+InboundEvent = (
+    InboundMessage | MessageEdited | ButtonPressed | ReachabilityChanged | MessageDeleted | DeliveryReceipt
+    | ReactionChanged
+)
