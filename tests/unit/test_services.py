@@ -211,3 +211,57 @@ def test_a_button_press_is_recorded_once_with_its_rating_and_is_not_a_chat_messa
     assert (recorded.meta["csat_rating"], recorded.meta["csat_subject"]) == (3, "conversation-1")
     items, _ = services.conversation_service.list(owner(demo), status=None, assignee=None, limit=10, cursor=None)
     assert items == []
+
+
+def test_receipts_only_move_forward_and_one_that_outruns_the_send_is_applied_later(world, bot_api):
+    from switchboard.domain.inbound import DeliveryReceipt
+    from switchboard.domain.message import DeliveryStatus
+    from switchboard.services.delivery import DeliveryService
+
+    services, demo = world
+    deliver(services, demo, update(1, 1, "hello", chat_id=31337))
+    conversation = only_conversation(services, demo)
+    inbox = services.directory.inbox(telegram_inbox(demo)["id"])
+    reply = services.conversation_service.reply(owner(demo), conversation.id, "hi!", None)
+    # Given the platform's "read" receipt arrives before our send was recorded (the fake Bot API numbers from 9001)
+    external_id = "31337:9001"
+    services.ingest.handle(inbox, [DeliveryReceipt(external_id, "read", clock.iso(clock.now()))], "now")
+    delivery = DeliveryService(services.messages, services.directory, services.contacts, services.secrets,
+                               {"telegram": bot_api.base_url}, post_to_visitor=lambda message, visitor: 0)
+    delivery.deliver(reply.tenant_id, reply.conversation_id, reply.id, attempt=1)
+    stored = services.messages.get(reply.tenant_id, reply.conversation_id, reply.id)
+    assert stored.external_id == external_id and stored.status is DeliveryStatus.READ
+    # When a late "delivered" arrives, the status does not move back
+    services.ingest.handle(inbox, [DeliveryReceipt(external_id, "delivered", clock.iso(clock.now()))], "now")
+    assert services.messages.get(reply.tenant_id, reply.conversation_id, reply.id).status is DeliveryStatus.READ
+
+
+def test_an_echo_from_the_platform_app_is_stored_as_outgoing_and_clears_unread(world):
+    from switchboard.domain.inbound import InboundMessage
+    from switchboard.domain.message import MessageType
+
+    services, demo = world
+    deliver(services, demo, update(1, 1, "hello", chat_id=4040))
+    inbox = services.directory.inbox(telegram_inbox(demo)["id"])
+    echo = InboundMessage(source_id="4040", external_id="4040:77", sent_at=clock.iso(clock.now()),
+                          text="Answered from my phone", echo=True)
+    services.ingest.handle(inbox, [echo], clock.iso(clock.now()))
+    conversation = only_conversation(services, demo)
+    last = messages(services, demo, conversation.id)[-1]
+    assert (last.type, str(last.status), last.text) == (MessageType.OUTGOING, "sent", "Answered from my phone")
+    assert conversation.unread_count == 0
+
+
+def test_deletes_and_reactions_update_the_stored_message(world):
+    from switchboard.domain.inbound import MessageDeleted, ReactionChanged
+
+    services, demo = world
+    deliver(services, demo, update(1, 5, "oops, wrong chat", chat_id=5050))
+    deliver(services, demo, update(2, 6, "thanks!", chat_id=5050))
+    inbox = services.directory.inbox(telegram_inbox(demo)["id"])
+    now = clock.iso(clock.now())
+    services.ingest.handle(inbox, [MessageDeleted("5050", "5050:5", now), ReactionChanged("5050", "5050:6", "👍", now)],
+                           now)
+    deleted, reacted = messages(services, demo, only_conversation(services, demo).id)
+    assert deleted.deleted_at == now and deleted.text == ""
+    assert reacted.meta["reactions"] == {"5050": "👍"}

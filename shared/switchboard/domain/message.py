@@ -96,6 +96,7 @@ class Message:
     failure_reason: str | None = None
     reply_to_external_id: str | None = None
     edited_at: str | None = None
+    deleted_at: str | None = None
     forwarded_from: str | None = None
     client_id: str | None = None
     meta: dict = field(default_factory=dict)

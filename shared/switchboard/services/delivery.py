@@ -61,7 +61,14 @@ class DeliveryService:
         self._messages.set_delivery(message, DeliveryStatus.SENT, external_id=external_id)
         if external_id:
             self._messages.remember_external_id(message, external_id)
+            self._apply_parked_receipts(message, external_id)
         return DeliveryStatus.SENT
+
+    def _apply_parked_receipts(self, message: Message, external_id: str) -> None:
+        """Receipts that arrived before we recorded the send (fast platforms do that) apply now."""
+        parked = self._messages.parked_receipts(message.tenant_id, message.inbox_id or "", external_id)
+        for status, reason in sorted(parked, key=lambda receipt: list(DeliveryStatus).index(receipt[0])):
+            self._messages.set_delivery(message, status, reason=reason)
 
     def _check_reachable(self, message: Message) -> None:
         identity = self._contacts.identity(message.tenant_id, message.inbox_id or "", message.source_id or "")

@@ -10,13 +10,23 @@ from ..domain import clock
 from ..domain.conversation import Conversation, Status
 from ..domain.directory import Inbox
 from ..domain.ids import ulid
-from ..domain.inbound import ButtonPressed, InboundEvent, InboundMessage, MessageEdited, ReachabilityChanged
-from ..domain.message import Message, MessageType
+from ..domain.inbound import (
+    ButtonPressed,
+    DeliveryReceipt,
+    InboundEvent,
+    InboundMessage,
+    MessageDeleted,
+    MessageEdited,
+    ReachabilityChanged,
+    ReactionChanged,
+)
+from ..domain.message import DeliveryStatus, Message, MessageType
 from ..store.contacts import ContactStore, IdentityRecord
 from ..store.inbound import InboundOutcome, InboundWrite, InboundWriter
 from ..store.messages import MessageStore
 
 MAX_ATTEMPTS = 4
+ECHO_AUTHOR = "Sent from the platform's app"
 
 
 @dataclass(frozen=True)
@@ -44,17 +54,43 @@ class IngestService:
         return total
 
     def _dispatch(self, inbox: Inbox, event: InboundEvent, received_at: str) -> IngestResult:
-        if isinstance(event, InboundMessage):
-            return self.store_message(inbox, event, received_at)
-        if isinstance(event, MessageEdited):
-            return self._edit(inbox, event, received_at)
-        if isinstance(event, ButtonPressed):
-            return self._button(inbox, event)
-        if isinstance(event, ReachabilityChanged):
-            changed = self._contacts.set_reachable(
-                inbox.tenant_id, inbox.id, event.source_id, event.reachable, event.at)
-            return IngestResult(updated=int(changed), ignored=int(not changed))
-        return IngestResult(ignored=1)
+        handlers = {
+            InboundMessage: lambda: self.store_message(inbox, event, received_at),
+            MessageEdited: lambda: self._edit(inbox, event, received_at),
+            ButtonPressed: lambda: self._button(inbox, event),
+            ReachabilityChanged: lambda: self._reachability(inbox, event),
+            DeliveryReceipt: lambda: self._receipt(inbox, event),
+            MessageDeleted: lambda: self._deleted(inbox, event),
+            ReactionChanged: lambda: self._reaction(inbox, event),
+        }
+        handler = handlers.get(type(event))
+        return handler() if handler else IngestResult(ignored=1)
+
+    def _reachability(self, inbox: Inbox, event: ReachabilityChanged) -> IngestResult:
+        changed = self._contacts.set_reachable(inbox.tenant_id, inbox.id, event.source_id, event.reachable, event.at)
+        return IngestResult(updated=int(changed), ignored=int(not changed))
+
+    def _receipt(self, inbox: Inbox, event: DeliveryReceipt) -> IngestResult:
+        """Move our message's status forward; a receipt that outran our record of the send waits for it."""
+        status = DeliveryStatus(event.status)
+        found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, event.external_id)
+        if found is None:
+            self._messages.park_receipt(inbox.tenant_id, inbox.id, event.external_id, status, event.at, event.reason)
+            return IngestResult(ignored=1)
+        message = self._messages.get(inbox.tenant_id, *found)
+        changed = self._messages.set_delivery(message, status, reason=event.reason)
+        return IngestResult(updated=int(changed), duplicates=int(not changed))
+
+    def _deleted(self, inbox: Inbox, event: MessageDeleted) -> IngestResult:
+        found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, event.external_id)
+        changed = found is not None and self._messages.mark_deleted(inbox.tenant_id, *found, event.at)
+        return IngestResult(updated=int(changed), ignored=int(not changed))
+
+    def _reaction(self, inbox: Inbox, event: ReactionChanged) -> IngestResult:
+        found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, event.external_id)
+        changed = found is not None and self._messages.set_reaction(
+            inbox.tenant_id, *found, event.source_id, event.emoji)
+        return IngestResult(updated=int(changed), ignored=int(not changed))
 
     def store_message(self, inbox: Inbox, event: InboundMessage, received_at: str) -> IngestResult:
         """Commit the message with its conversation and contact; retried when a concurrent webhook raced us."""
@@ -99,9 +135,13 @@ def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, 
     conversation_id = ulid() if opens_new else identity.open_conversation_id  # type: ignore[union-attr]
     contact_id = identity.contact_id if identity else ulid()
     message = Message(
-        tenant_id=inbox.tenant_id, conversation_id=conversation_id, id=message_id, type=MessageType.INCOMING,
-        created_at=event.sent_at, text=event.text, attachments=list(event.attachments), author_id=contact_id,
-        author_name=event.author_name or event.profile.name, external_id=event.external_id,
+        tenant_id=inbox.tenant_id, conversation_id=conversation_id, id=message_id,
+        type=MessageType.OUTGOING if event.echo else MessageType.INCOMING,
+        status=DeliveryStatus.SENT if event.echo else None,
+        created_at=event.sent_at, text=event.text, attachments=list(event.attachments),
+        author_id=None if event.echo else contact_id,
+        author_name=ECHO_AUTHOR if event.echo else (event.author_name or event.profile.name),
+        external_id=event.external_id,
         reply_to_external_id=event.reply_to_external_id, edited_at=event.edited_at,
         forwarded_from=event.forwarded_from, meta=dict(event.meta), inbox_id=inbox.id, channel=inbox.channel,
         source_id=event.source_id,
@@ -111,7 +151,8 @@ def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, 
         conversation = Conversation(
             tenant_id=inbox.tenant_id, id=conversation_id, inbox_id=inbox.id, contact_id=contact_id,
             channel=inbox.channel, status=Status.OPEN, team_id=inbox.default_team_id, created_at=received_at,
-            last_activity_at=received_at, last_message=message.preview(), unread_count=1, waiting_since=received_at,
+            last_activity_at=received_at, last_message=message.preview(), unread_count=0 if event.echo else 1,
+            waiting_since=None if event.echo else received_at,
             contact_name=(identity.contact_name if identity else None) or event.profile.name,
             source_id=event.source_id,
         )

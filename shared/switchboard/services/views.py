@@ -45,6 +45,8 @@ def message_view(message: Message) -> dict:
         "status": str(message.status) if message.status else None,
         "failure_reason": message.failure_reason,
         "edited_at": message.edited_at,
+        "deleted_at": message.deleted_at,
+        "reactions": message.meta.get("reactions") or {},
         "forwarded_from": message.forwarded_from,
         "reply_to_external_id": message.reply_to_external_id,
         "external_id": message.external_id,

@@ -11,7 +11,7 @@ from enum import Enum
 
 from ..domain.conversation import Conversation, Status
 from ..domain.inbound import Profile
-from ..domain.message import Message
+from ..domain.message import Message, MessageType
 from .contacts import IdentityRecord
 from .keys import contact_sk, conversation_index_keys, external_key_pk, identity_sk
 from .models import UNASSIGNED, ContactItem, ConversationItem, MessageItem
@@ -123,11 +123,14 @@ def _touch_conversation(write: InboundWrite) -> TxOp:
         ConversationItem.status.set(opened),
         ConversationItem.last_activity_at.set(at),
         ConversationItem.last_message.set(message.preview()),
-        ConversationItem.unread_count.add(1),
-        ConversationItem.waiting_since.set(ConversationItem.waiting_since | at),
         ConversationItem.version.add(1),
         ConversationItem.snoozed_until.remove(),
     ]
+    if message.type is MessageType.OUTGOING:  # an echo: the business answered from the platform's own app
+        actions += [ConversationItem.unread_count.set(0), ConversationItem.waiting_since.remove()]
+    else:
+        actions += [ConversationItem.unread_count.add(1),
+                    ConversationItem.waiting_since.set(ConversationItem.waiting_since | at)]
     return lambda tx: tx.update(
         ConversationItem(tenant, conversation_id),
         actions=actions,

@@ -85,6 +85,47 @@ class MessageStore:
             message_id=message.id,
         ).save()
 
+    def park_receipt(self, tenant_id: str, inbox_id: str, external_id: str, status: DeliveryStatus, at: str,
+                     reason: str | None) -> None:
+        """Keep a receipt that overtook our own record of the send; ``parked_receipts`` hands it over later."""
+        MessageItem(
+            pk=external_key_pk(tenant_id, inbox_id, external_id), sk=f"receipt#{status}", kind="receipt",
+            tenant_id=tenant_id, status=str(status), created_at=at, failure_reason=reason,
+            expires_at=int(time.time()) + EVENT_KEY_TTL_SECONDS,
+        ).save()
+
+    def parked_receipts(self, tenant_id: str, inbox_id: str,
+                        external_id: str) -> list[tuple[DeliveryStatus, str | None]]:
+        pk = external_key_pk(tenant_id, inbox_id, external_id)
+        query = MessageItem.query(pk, MessageItem.sk.startswith("receipt#"))
+        return [(DeliveryStatus(item.status), item.failure_reason) for item in query]
+
+    def mark_deleted(self, tenant_id: str, conversation_id: str, message_id: str, at: str) -> bool:
+        """The customer unsent the message: its content goes, a trace that it existed stays."""
+        return self._update_if_exists(tenant_id, conversation_id, message_id, [
+            MessageItem.text.remove(), MessageItem.attachments.remove(), MessageItem.deleted_at.set(at)])
+
+    def set_reaction(self, tenant_id: str, conversation_id: str, message_id: str, who: str,
+                     emoji: str | None) -> bool:
+        message = self.get(tenant_id, conversation_id, message_id)
+        reactions = dict(message.meta.get("reactions", {}))
+        if emoji:
+            reactions[who] = emoji
+        else:
+            reactions.pop(who, None)
+        meta = {**message.meta, "reactions": reactions}
+        return self._update_if_exists(tenant_id, conversation_id, message_id, [MessageItem.meta.set(meta)])
+
+    def _update_if_exists(self, tenant_id: str, conversation_id: str, message_id: str, actions: list) -> bool:
+        try:
+            MessageItem(message_pk(tenant_id, conversation_id), message_id).update(
+                actions=actions, condition=MessageItem.pk.exists())
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
     def record_event_once(self, tenant_id: str, inbox_id: str, event_id: str, **attributes: object) -> bool:
         """Store a non-message event (e.g. a button press) once per platform event id; False on a repeat."""
         item = MessageItem(

@@ -114,7 +114,7 @@ class MessageItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute(default="message")  # message | ext_key | client_key | event
+    kind = UnicodeAttribute(default="message")  # message | ext_key | client_key | event | receipt
     tenant_id = UnicodeAttribute()
     conversation_id = UnicodeAttribute(null=True)
     message_id = UnicodeAttribute(null=True)
@@ -128,6 +128,7 @@ class MessageItem(Model):
     failure_reason = UnicodeAttribute(null=True)
     reply_to_external_id = UnicodeAttribute(null=True)
     edited_at = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)
     forwarded_from = UnicodeAttribute(null=True)
     client_id = UnicodeAttribute(null=True)
     meta = JSONAttribute(null=True)
