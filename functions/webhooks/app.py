@@ -15,18 +15,24 @@ from switchboard.wiring import services
 logger = Logger()
 
 
+def _public_url(event: dict, headers: dict[str, str]) -> str:
+    """The URL the platform called, as it signed it (Twilio): the configured public base, else the Host header."""
+    base = services().settings.public_webhook_base.rstrip("/") or f"https://{headers.get('host', '')}"
+    query = event.get("rawQueryString") or ""
+    return f"{base}{event.get('rawPath', '')}" + (f"?{query}" if query else "")
+
+
 def _request(event: dict) -> WebhookRequest:
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    host = headers.get("host", "")
     return WebhookRequest(
         method=event["requestContext"]["http"]["method"],
         headers=headers,
         query=dict(event.get("queryStringParameters") or {}),
         body=raw,
         received_at=clock.iso(clock.now()),
-        public_url=f"https://{host}{event.get('rawPath', '')}",
+        public_url=_public_url(event, headers),
     )
 
 

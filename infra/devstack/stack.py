@@ -68,7 +68,7 @@ class LocalStack:
         gateway = f"http://127.0.0.1:{self._server.port}"
         self.env = self._aws.start()
         template = load_template()
-        parameters = {"TelegramApiBase": f"{gateway}/sim/telegram"}
+        parameters = simulated_platforms(gateway)
         provisioned = provision(parameters)
         self.outputs = provisioned.outputs
         self.env |= self._function_env(template, provisioned, gateway)
@@ -112,7 +112,7 @@ class LocalStack:
         overrides = {
             # moto serves the pool's keys itself; the tokens' issuer still names the AWS host.
             "JWKS_URL": f"{moto}/{env.get('USER_POOL_ID', '')}/.well-known/jwks.json",
-            "TELEGRAM_API_BASE": f"{gateway}/sim/telegram",
+            **{_SETTING_OF_PARAMETER[name]: value for name, value in simulated_platforms(gateway).items()},
             "AWS_ENDPOINT_URL": moto,
         }
         sockets = websocket_apis(template)
@@ -174,6 +174,26 @@ class LocalStack:
         state = {"urls": self.urls, "moto_endpoint": self.urls["moto"], "outputs": self.outputs,
                  "demo": self.demo, "env": self.env}
         path.write_text(json.dumps(state, indent=2, default=str))
+
+
+_SETTING_OF_PARAMETER = {
+    "TelegramApiBase": "TELEGRAM_API_BASE",
+    "GraphApiBase": "GRAPH_API_BASE",
+    "VkApiBase": "VK_API_BASE",
+    "TwilioApiBase": "TWILIO_API_BASE",
+    "PublicWebhookBase": "PUBLIC_WEBHOOK_BASE",
+}
+
+
+def simulated_platforms(gateway: str) -> dict[str, str]:
+    """Template parameters that point every platform API at the simulator, and webhooks at this gateway."""
+    return {
+        "TelegramApiBase": f"{gateway}/sim/telegram",
+        "GraphApiBase": f"{gateway}/sim/graph",
+        "VkApiBase": f"{gateway}/sim/vk",
+        "TwilioApiBase": f"{gateway}/sim/twilio",
+        "PublicWebhookBase": gateway,
+    }
 
 
 def _seed_demo() -> dict[str, Any]:

@@ -26,6 +26,10 @@ class Settings:
     telegram_api_base: str
     secrets_prefix: str
     jwks_url: str = ""
+    graph_api_base: str = "https://graph.facebook.com/v21.0"
+    vk_api_base: str = "https://api.vk.com"
+    twilio_api_base: str = "https://api.twilio.com"
+    public_webhook_base: str = ""  # the public URL platforms call (Twilio signs it); empty: taken from the request
     max_webhook_bytes: int = 1_048_576
     region: str = "us-east-1"
 
@@ -46,6 +50,17 @@ class Settings:
         if missing:
             raise MissingSetting(f"Missing required environment variables: {', '.join(sorted(missing))}")
         return cls(**values)  # type: ignore[arg-type]
+
+    def api_bases(self) -> dict[str, str]:
+        """Where each channel's platform API lives (the simulator's addresses on the local stack)."""
+        return {
+            "telegram": self.telegram_api_base,
+            "whatsapp": self.graph_api_base,
+            "messenger": self.graph_api_base,
+            "instagram": self.graph_api_base,
+            "vk": self.vk_api_base,
+            "twilio": self.twilio_api_base,
+        }
 
     @property
     def effective_jwks_url(self) -> str:

@@ -142,7 +142,7 @@ class Services:
         from .services.delivery import DeliveryService
 
         return DeliveryService(self.messages, self.directory, self.contacts, self.secrets,
-                               {"telegram": self.settings.telegram_api_base}, self.post_to_visitor)
+                               self.settings.api_bases(), self.post_to_visitor)
 
     @cached_property
     def provisioning(self) -> Any:

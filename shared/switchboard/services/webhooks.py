@@ -32,11 +32,15 @@ class WebhookService:
         credentials = self._secrets.credentials(inbox)
         if channel_name == "widget" and request.method == "GET":
             return self._widget.history(inbox, credentials, request.query)
-        if request.method == "GET" or channel_name == "widget":
-            answer = channel.handshake(request, credentials)
-            if answer is not None:
-                return answer
+        # Handshakes (Meta's GET challenge, VK's confirmation, SNS subscriptions, widget sessions) authenticate
+        # themselves as their platform prescribes; everything else is verified on the raw bytes before parsing.
+        answer = channel.handshake(request, credentials)
+        if answer is not None:
+            return answer
         channel.verify(request, credentials)
         events = channel.parse(request)
         result = self._ingest.handle(inbox, events, request.received_at)
+        acknowledgement = getattr(channel, "acknowledgement", None)
+        if acknowledgement is not None:  # some platforms expect an exact answer (VK: the text "ok")
+            return acknowledgement()
         return WebhookResponse(status=200, body=json.dumps({"ok": True, "stored": result.stored}))
