@@ -113,6 +113,17 @@ def list_teams() -> dict:
     return {"items": [{"id": t.id, "name": t.name} for t in services().directory.teams(viewer.tenant_id)]}
 
 
+@api_route("/v1/channels")
+def list_channels() -> dict:
+    """What each channel can do (edit, delete, receipts, buttons, text length, reply window), so the client can be
+    honest about what will happen to a reply."""
+    _viewer()
+    from switchboard.channels import ADAPTERS, channel_for
+
+    return {"items": [{"channel": name, "capabilities": channel_for(name).capabilities.to_dict()}
+                      for name in ADAPTERS]}
+
+
 # ---------------------------------------------------------------- conversations
 @api_route("/v1/conversations")
 def list_conversations() -> dict:

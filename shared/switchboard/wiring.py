@@ -94,7 +94,7 @@ class Services:
         from .services.ingest import IngestService
         from .store.inbound import InboundWriter
 
-        return IngestService(self.contacts, self.messages, InboundWriter(self.transactions))
+        return IngestService(self.contacts, self.messages, InboundWriter(self.transactions), self.conversations)
 
     @cached_property
     def widget(self) -> Any:

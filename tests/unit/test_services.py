@@ -265,3 +265,32 @@ def test_deletes_and_reactions_update_the_stored_message(world):
     deleted, reacted = messages(services, demo, only_conversation(services, demo).id)
     assert deleted.deleted_at == now and deleted.text == ""
     assert reacted.meta["reactions"] == {"5050": "👍"}
+
+
+def test_a_reply_to_an_earlier_thread_reopens_that_conversation_instead_of_starting_a_new_one(world):
+    from switchboard.domain.inbound import InboundMessage, Profile
+
+    services, demo = world
+    inbox = services.directory.inbox(telegram_inbox(demo)["id"])
+    now = clock.iso(clock.now())
+
+    sent = iter(clock.iso(clock.now() + timedelta(minutes=n)) for n in range(10))
+
+    def mail(message_id: str, text: str, *thread_keys: str) -> InboundMessage:
+        return InboundMessage(source_id="ada@example.org", external_id=message_id, sent_at=next(sent), text=text,
+                              profile=Profile(name="Ada", email="ada@example.org"), thread_keys=thread_keys)
+
+    services.ingest.handle(inbox, [mail("m1@example.org", "My invoice is wrong")], now)
+    first = only_conversation(services, demo)
+    services.conversation_service.resolve(owner(demo), first.id)
+    # When Ada answers that thread days later
+    services.ingest.handle(inbox, [mail("m2@example.org", "Still wrong!", "m1@example.org")], now)
+    # Then the same conversation is open again, with both messages
+    items, _ = services.conversation_service.list(owner(demo), status="open", assignee=None, limit=10, cursor=None)
+    assert [c.id for c in items] == [first.id]
+    assert [m.text for m in messages(services, demo, first.id) if m.type.value == "incoming"] == [
+        "My invoice is wrong", "Still wrong!"]
+    # And a new, unrelated mail while it is open lands in it too (one open conversation per contact)
+    services.ingest.handle(inbox, [mail("m3@example.org", "Also, my address changed")], now)
+    assert len(services.conversation_service.list(owner(demo), status=None, assignee=None, limit=10,
+                                                  cursor=None)[0]) == 1

@@ -22,10 +22,12 @@ from ..domain.inbound import (
 )
 from ..domain.message import DeliveryStatus, Message, MessageType
 from ..store.contacts import ContactStore, IdentityRecord
+from ..store.conversations import ConversationStore
 from ..store.inbound import InboundOutcome, InboundWrite, InboundWriter
 from ..store.messages import MessageStore
 
 MAX_ATTEMPTS = 4
+MAX_THREAD_KEYS = 5  # references looked up for threading; long chains repeat the same conversation
 ECHO_AUTHOR = "Sent from the platform's app"
 
 
@@ -42,10 +44,12 @@ class IngestResult:
 
 
 class IngestService:
-    def __init__(self, contacts: ContactStore, messages: MessageStore, writer: InboundWriter) -> None:
+    def __init__(self, contacts: ContactStore, messages: MessageStore, writer: InboundWriter,
+                 conversations: ConversationStore) -> None:
         self._contacts = contacts
         self._messages = messages
         self._writer = writer
+        self._conversations = conversations
 
     def handle(self, inbox: Inbox, events: list[InboundEvent], received_at: str) -> IngestResult:
         total = IngestResult()
@@ -96,12 +100,28 @@ class IngestService:
         """Commit the message with its conversation and contact; retried when a concurrent webhook raced us."""
         for _ in range(MAX_ATTEMPTS):
             identity = self._contacts.identity(inbox.tenant_id, inbox.id, event.source_id)
-            outcome = self._writer.commit(_plan(inbox, event, identity, received_at))
+            plan = _plan(inbox, event, identity, received_at)
+            if plan.conversation is not None and identity is not None and event.thread_keys:
+                plan = self._thread_into_earlier(inbox, event, plan)
+            outcome = self._writer.commit(plan)
             if outcome is InboundOutcome.STORED:
                 return IngestResult(stored=1)
             if outcome is InboundOutcome.DUPLICATE:
                 return IngestResult(duplicates=1)
         raise RuntimeError(f"Could not store message {event.external_id} after {MAX_ATTEMPTS} attempts")
+
+    def _thread_into_earlier(self, inbox: Inbox, event: InboundMessage, plan: InboundWrite) -> InboundWrite:
+        """A reply to an earlier thread (e-mail's In-Reply-To/References) reopens that conversation, if it was the
+        same contact's, instead of starting a new one."""
+        for key in reversed(event.thread_keys[-MAX_THREAD_KEYS:]):  # the most recent reference first
+            found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, key)
+            if found is None:
+                continue
+            earlier = self._conversations.get(inbox.tenant_id, found[0])
+            if earlier.contact_id == plan.contact_id and earlier.source_id == event.source_id:
+                message = dataclasses.replace(plan.message, conversation_id=earlier.id)
+                return dataclasses.replace(plan, message=message, conversation=None, reopen=True)
+        return plan
 
     def _edit(self, inbox: Inbox, event: MessageEdited, received_at: str) -> IngestResult:
         found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, event.external_id)

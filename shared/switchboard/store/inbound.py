@@ -32,6 +32,7 @@ class InboundWrite:
     contact_id: str
     profile: Profile
     received_at: str  # orders the conversation list; the message keeps the platform's own time
+    reopen: bool = False  # the message continues an earlier, resolved conversation (message.conversation_id)
 
 
 class InboundWriter:
@@ -78,7 +79,7 @@ def _contact_ops(write: InboundWrite) -> list[TxOp]:
             lambda tx: tx.save(ident, condition=ContactItem.sk.does_not_exist()),
         ]
     item = ContactItem(tenant, identity_sk(inbox, source))
-    if write.conversation is not None:  # the previous conversation was resolved: take the free slot
+    if write.conversation is not None or write.reopen:  # the previous conversation was resolved: take the slot
         return [lambda tx: tx.update(
             item,
             actions=[ContactItem.open_conversation_id.set(message.conversation_id)],
@@ -131,8 +132,7 @@ def _touch_conversation(write: InboundWrite) -> TxOp:
     else:
         actions += [ConversationItem.unread_count.add(1),
                     ConversationItem.waiting_since.set(ConversationItem.waiting_since | at)]
-    return lambda tx: tx.update(
-        ConversationItem(tenant, conversation_id),
-        actions=actions,
-        condition=ConversationItem.status != str(Status.RESOLVED),
-    )
+    # Reopening takes a resolved conversation back; otherwise it must still be the contact's open one.
+    condition = ConversationItem.conversation_id.exists() if write.reopen else (
+        ConversationItem.status != str(Status.RESOLVED))
+    return lambda tx: tx.update(ConversationItem(tenant, conversation_id), actions=actions, condition=condition)
