@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.support.fake_telegram"]
+pytest_plugins = [
+    "tests.support.fake_telegram",
+    "tests.support.fake_graph",
+    "tests.support.fake_vk",
+    "tests.support.fake_twilio",
+]
 
 
 @pytest.fixture(scope="session")

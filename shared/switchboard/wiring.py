@@ -176,26 +176,27 @@ class Services:
         return delivered
 
     def answer_button(self, image: dict) -> None:
-        """Stop the spinner on the customer's button (Telegram's answerCallbackQuery); best effort."""
-        from .channels.telegram import answer_callback
-        from .domain.errors import DeliveryFailed
-
-        meta = image.get("meta", {}).get("S")
-        inbox_id = image.get("inbox_id", {}).get("S")
-        if not meta or not inbox_id:
-            return
+        """Stop the spinner on the customer's button (Telegram, VK); best effort, the press itself is recorded."""
         import json
 
+        from .channels import channel_for
+        from .domain.errors import DeliveryFailed
+
+        meta, inbox_id = image.get("meta", {}).get("S"), image.get("inbox_id", {}).get("S")
+        if not meta or not inbox_id:
+            return
         data = json.loads(meta)
-        if data.get("channel") != "telegram":
+        channel = channel_for(data.get("channel", ""))
+        answer = getattr(channel, "answer_button", None)
+        if answer is None:
             return
         inbox = self.directory.inbox(inbox_id)
         event_id = image["pk"]["S"].rsplit("#", 1)[-1]
         try:
-            answer_callback(event_id, self.secrets.credentials(inbox), self.settings.telegram_api_base,
-                            text="Thank you!")
+            answer(event_id, data.get("source_id", ""), self.secrets.credentials(inbox),
+                   self.settings.api_bases().get(inbox.channel, ""), text="Thank you!")
         except DeliveryFailed:
-            pass  # the button only spins a little longer; the press itself is recorded
+            pass
 
 
 @lru_cache(maxsize=1)

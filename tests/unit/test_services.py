@@ -28,7 +28,8 @@ def deliver(services, demo, body: bytes, secret: str | None = None):
 
 def update(update_id: int, message_id: int, text: str, chat_id: int = 5550001234, edit: bool = False) -> bytes:
     message = {"message_id": message_id, "from": {"id": chat_id, "is_bot": False, "first_name": "Ada"},
-               "chat": {"id": chat_id, "first_name": "Ada", "type": "private"}, "date": 1784538902, "text": text}
+               "chat": {"id": chat_id, "first_name": "Ada", "type": "private"}, "date": 1784538902 + message_id,
+               "text": text}
     if edit:
         message["edit_date"] = 1784539000
     return json.dumps({"update_id": update_id, ("edited_message" if edit else "message"): message}).encode()

@@ -92,8 +92,12 @@ class Channel(Protocol):
     def handshake(self, request: WebhookRequest, credentials: Credentials) -> WebhookResponse | None:
         """Answer a platform's verification request (GET challenges), or None if this is not one."""
 
-    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
-        """Normalize the body. Raise ``BadRequest`` if it is not well-formed; return [] for events we ignore."""
+    def parse(self, request: WebhookRequest, credentials: Credentials | None = None) -> list[InboundEvent]:
+        """Normalize the body. Raise ``BadRequest`` if it is not well-formed; return [] for events we ignore.
+
+        ``credentials`` lets a channel keep out what belongs to another account of the same app (one Meta app may
+        serve many pages and numbers: the signature proves the sender, not the inbox).
+        """
 
     def send(self, message: OutboundMessage, credentials: Credentials, api_base: str) -> SendResult:
         """Deliver a reply; raise ``DeliveryFailed`` (transient or not) when the platform refuses."""

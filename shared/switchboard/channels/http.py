@@ -30,7 +30,8 @@ class HttpAnswer:
         return data if isinstance(data, dict) else {}
 
 
-def call(method: str, url: str, *, platform: str, json_body: Any = None, form: dict[str, str] | None = None,
+def call(method: str, url: str, *, platform: str, json_body: Any = None,
+         form: dict[str, str] | list[tuple[str, str]] | None = None,
          headers: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS) -> HttpAnswer:
     """Make one request and return whatever status the platform answered with.
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.clock import from_unix, iso
+from ..domain.csat import parse_csat
 from ..domain.errors import BadRequest, DeliveryFailed, Unauthorized
 from . import http
 from .base import Credentials, WebhookRequest, WebhookResponse
@@ -20,8 +21,6 @@ from .base import Credentials, WebhookRequest, WebhookResponse
 SIGNATURE_HEADER = "x-hub-signature-256"
 TIMEOUT_SECONDS = 10
 
-# Same shape the ingest service rates (services/ingest.py): ``csat:<1-5>:<what was rated>``.
-_CSAT = re.compile(r"csat:[1-5]:.{1,128}")
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 
 
@@ -118,7 +117,7 @@ def from_millis(value: Any, fallback: str) -> str:
 
 
 def is_csat(data: str) -> bool:
-    return bool(_CSAT.fullmatch(data))
+    return parse_csat(data) is not None
 
 
 # --- sending ---------------------------------------------------------------------------------------------------

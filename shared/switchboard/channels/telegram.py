@@ -512,7 +512,7 @@ class TelegramChannel:
     def handshake(self, request: WebhookRequest, credentials: Credentials) -> WebhookResponse | None:
         return None  # setWebhook needs no challenge round-trip
 
-    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+    def parse(self, request: WebhookRequest, credentials: Credentials | None = None) -> list[InboundEvent]:
         update = _decode(request.body)
         for kind, handle in _UPDATE_HANDLERS.items():
             if kind in update:
@@ -533,7 +533,7 @@ class TelegramChannel:
                 first_id = _sent_id(result)
         return SendResult(external_id=first_id)
 
-    def answer_callback(
-        self, callback_id: str, credentials: Credentials, api_base: str, text: str | None = None
-    ) -> None:
-        answer_callback(callback_id, credentials, api_base, text)
+    def answer_button(self, event_id: str, source_id: str, credentials: Credentials, api_base: str,
+                      text: str | None = None) -> None:
+        """Stop the spinner on the customer's inline button (the chat is implied by the callback id)."""
+        answer_callback(event_id, credentials, api_base, text)

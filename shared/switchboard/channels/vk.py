@@ -294,7 +294,8 @@ def _message_parts(message: dict, where: str) -> tuple[int, str]:
 def _inbound(message: dict, event: dict, where: str, received_at: str, echo: bool = False) -> InboundMessage:
     peer_id, external_id = _message_parts(message, where)
     text, attachments, meta = _body(message, received_at)
-    meta["vk_user_id"] = message.get("from_id")
+    if _is_int(message.get("from_id")):
+        meta["vk_user_id"] = message["from_id"]  # who wrote; users.get turns it into a name later, elsewhere
     if isinstance(event.get("event_id"), str):
         meta["event_id"] = event["event_id"]  # VK re-sends an unanswered event with the same id
     if echo:
@@ -614,7 +615,7 @@ class VkChannel:
         """The answer to every accepted event other than ``confirmation``: a bare ``ok``."""
         return ACK
 
-    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+    def parse(self, request: WebhookRequest, credentials: Credentials | None = None) -> list[InboundEvent]:
         event = _decode(request.body)
         handle = _EVENT_HANDLERS.get(event["type"])
         if handle is None:
@@ -626,6 +627,7 @@ class VkChannel:
         response = _call("messages.send", _send_form(message, _token(credentials)), api_base)
         return SendResult(external_id=_sent_id(response))
 
-    def answer_callback(self, event_id: str, peer_id: str, credentials: Credentials, api_base: str,
-                        text: str | None = None) -> None:
-        answer_callback(event_id, peer_id, credentials, api_base, text)
+    def answer_button(self, event_id: str, source_id: str, credentials: Credentials, api_base: str,
+                      text: str | None = None) -> None:
+        """Stop the spinner on the customer's callback button in the dialog ``source_id`` (the peer id)."""
+        answer_callback(event_id, source_id, credentials, api_base, text)

@@ -56,7 +56,7 @@ class WidgetChannel:
         body = {"visitor_id": visitor_id, "visitor_token": visitor_token(credentials, visitor_id)}
         return WebhookResponse(status=200, body=json.dumps(body))
 
-    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+    def parse(self, request: WebhookRequest, credentials: Credentials | None = None) -> list[InboundEvent]:
         data = self.body(request)
         if data.get("type") != "message":
             raise BadRequest("Unknown widget request type; expected 'session' or 'message'.")

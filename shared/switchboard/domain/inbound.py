@@ -91,6 +91,10 @@ class MessageDeleted:
     at: str
 
 
+# A receipt's external id for "everything up to this time" (Messenger and Instagram name no message when read).
+WATERMARK_PREFIX = "*before:"
+
+
 @dataclass(frozen=True)
 class DeliveryReceipt:
     """The platform's news about one of our outgoing messages: sent, delivered, read or failed (with why)."""

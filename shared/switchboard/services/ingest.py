@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
 from ..domain import clock
+from ..domain.contact import normalize_email, normalize_phone, verified_addresses
 from ..domain.conversation import Conversation, Status
+from ..domain.csat import parse_csat
 from ..domain.directory import Inbox
 from ..domain.ids import ulid
 from ..domain.inbound import (
+    WATERMARK_PREFIX,
     ButtonPressed,
     DeliveryReceipt,
     InboundEvent,
     InboundMessage,
     MessageDeleted,
     MessageEdited,
+    Profile,
     ReachabilityChanged,
     ReactionChanged,
 )
@@ -77,6 +80,8 @@ class IngestService:
     def _receipt(self, inbox: Inbox, event: DeliveryReceipt) -> IngestResult:
         """Move our message's status forward; a receipt that outran our record of the send waits for it."""
         status = DeliveryStatus(event.status)
+        if event.external_id.startswith(WATERMARK_PREFIX):
+            return self._watermark(inbox, event, status)
         found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, event.external_id)
         if found is None:
             self._messages.park_receipt(inbox.tenant_id, inbox.id, event.external_id, status, event.at, event.reason)
@@ -84,6 +89,21 @@ class IngestService:
         message = self._messages.get(inbox.tenant_id, *found)
         changed = self._messages.set_delivery(message, status, reason=event.reason)
         return IngestResult(updated=int(changed), duplicates=int(not changed))
+
+    def _watermark(self, inbox: Inbox, event: DeliveryReceipt, status: DeliveryStatus) -> IngestResult:
+        """Messenger and Instagram say "read everything before this time", naming no message: apply it to our
+        recent outgoing messages in the contact's open conversation."""
+        watermark = event.external_id.removeprefix(WATERMARK_PREFIX)
+        identity = self._contacts.identity(inbox.tenant_id, inbox.id, event.source_id or "")
+        if identity is None or identity.open_conversation_id is None:
+            return IngestResult(ignored=1)
+        recent, _ = self._messages.page(inbox.tenant_id, identity.open_conversation_id, limit=50, cursor=None)
+        changed = sum(
+            self._messages.set_delivery(message, status)
+            for message in recent
+            if message.type is MessageType.OUTGOING and message.created_at <= watermark
+        )
+        return IngestResult(updated=changed, duplicates=int(not changed))
 
     def _deleted(self, inbox: Inbox, event: MessageDeleted) -> IngestResult:
         found = self._messages.find_by_external_id(inbox.tenant_id, inbox.id, event.external_id)
@@ -101,6 +121,8 @@ class IngestService:
         for _ in range(MAX_ATTEMPTS):
             identity = self._contacts.identity(inbox.tenant_id, inbox.id, event.source_id)
             plan = _plan(inbox, event, identity, received_at)
+            if identity is None and plan.verified:
+                plan = self._link_to_known_contact(inbox, plan)
             if plan.conversation is not None and identity is not None and event.thread_keys:
                 plan = self._thread_into_earlier(inbox, event, plan)
             outcome = self._writer.commit(plan)
@@ -109,6 +131,18 @@ class IngestService:
             if outcome is InboundOutcome.DUPLICATE:
                 return IngestResult(duplicates=1)
         raise RuntimeError(f"Could not store message {event.external_id} after {MAX_ATTEMPTS} attempts")
+
+    def _link_to_known_contact(self, inbox: Inbox, plan: InboundWrite) -> InboundWrite:
+        """A new address the platform vouches for, already verified for a contact (say, the same phone on WhatsApp
+        and SMS), joins that contact instead of creating a second one."""
+        for kind, value in plan.verified:
+            contact_id = self._contacts.claimed(inbox.tenant_id, kind, value)
+            if contact_id:
+                message = dataclasses.replace(plan.message, author_id=contact_id)
+                conversation = plan.conversation and dataclasses.replace(plan.conversation, contact_id=contact_id)
+                return dataclasses.replace(plan, contact_id=contact_id, message=message, conversation=conversation,
+                                           linked=True, verified=())
+        return plan
 
     def _thread_into_earlier(self, inbox: Inbox, event: InboundMessage, plan: InboundWrite) -> InboundWrite:
         """A reply to an earlier thread (e-mail's In-Reply-To/References) reopens that conversation, if it was the
@@ -143,9 +177,8 @@ class IngestService:
 
 
 def _rating(data: str) -> dict:
-    """A CSAT button carries ``csat:<rating>:<what was rated>``; anything else is just a button press."""
-    match = re.fullmatch(r"csat:([1-5]):(.{1,128})", data)
-    return {"csat_rating": int(match.group(1)), "csat_subject": match.group(2)} if match else {}
+    csat = parse_csat(data)
+    return {"csat_rating": csat[0], "csat_subject": csat[1]} if csat else {}
 
 
 def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, received_at: str) -> InboundWrite:
@@ -178,5 +211,11 @@ def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, 
         )
     return InboundWrite(
         message=message, identity=identity, conversation=conversation, contact_id=contact_id,
-        profile=event.profile, received_at=received_at,
+        profile=_normalized(event.profile), received_at=received_at,
+        verified=verified_addresses(inbox.channel, event) if identity is None else (),
     )
+
+
+def _normalized(profile: Profile) -> Profile:
+    return dataclasses.replace(profile, phone=normalize_phone(profile.phone) or profile.phone,
+                               email=normalize_email(profile.email) or profile.email)

@@ -38,7 +38,7 @@ class WebhookService:
         if answer is not None:
             return answer
         channel.verify(request, credentials)
-        events = channel.parse(request)
+        events = channel.parse(request, credentials)
         result = self._ingest.handle(inbox, events, request.received_at)
         acknowledgement = getattr(channel, "acknowledgement", None)
         if acknowledgement is not None:  # some platforms expect an exact answer (VK: the text "ok")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.errors import NotFound
-from .keys import contact_sk, identity_sk
+from .keys import contact_sk, identity_sk, verified_sk
 from .models import ContactItem
 
 
@@ -30,6 +30,18 @@ class ContactStore:
             tenant_id=tenant_id, inbox_id=inbox_id, source_id=source_id, contact_id=item.contact_id,
             open_conversation_id=item.open_conversation_id, reachable=item.reachable, contact_name=item.name,
         )
+
+    def claimed(self, tenant_id: str, kind: str, value: str) -> str | None:
+        """The contact a verified phone or e-mail belongs to, if any."""
+        try:
+            return ContactItem.get(tenant_id, verified_sk(kind, value), consistent_read=True).contact_id
+        except ContactItem.DoesNotExist:
+            return None
+
+    def with_address(self, tenant_id: str, kind: str, value: str) -> list[str]:
+        """Every contact that gave this phone or e-mail, verified or not (merge suggestions, search)."""
+        query = ContactItem.query(tenant_id, ContactItem.sk.startswith(f"lookup#{kind}#{value}#"))
+        return [item.contact_id for item in query]
 
     def contact(self, tenant_id: str, contact_id: str) -> ContactItem:
         try:

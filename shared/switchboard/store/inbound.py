@@ -13,7 +13,7 @@ from ..domain.conversation import Conversation, Status
 from ..domain.inbound import Profile
 from ..domain.message import Message, MessageType
 from .contacts import IdentityRecord
-from .keys import contact_sk, conversation_index_keys, external_key_pk, identity_sk
+from .keys import contact_sk, conversation_index_keys, external_key_pk, identity_sk, lookup_sk, verified_sk
 from .models import UNASSIGNED, ContactItem, ConversationItem, MessageItem
 from .writes import TransactionRunner, TxOp, put_message
 
@@ -33,6 +33,8 @@ class InboundWrite:
     profile: Profile
     received_at: str  # orders the conversation list; the message keeps the platform's own time
     reopen: bool = False  # the message continues an earlier, resolved conversation (message.conversation_id)
+    linked: bool = False  # a new identity joins an existing contact (same verified phone or e-mail)
+    verified: tuple[tuple[str, str], ...] = ()  # (kind, value) the platform vouches for: claimed for the contact
 
 
 class InboundWriter:
@@ -62,22 +64,7 @@ def _contact_ops(write: InboundWrite) -> list[TxOp]:
     message, identity = write.message, write.identity
     tenant, inbox, source = message.tenant_id, message.inbox_id or "", message.source_id or ""
     if identity is None:
-        profile = write.profile
-        contact = ContactItem(
-            tenant, contact_sk(write.contact_id), kind="contact", contact_id=write.contact_id, name=profile.name,
-            username=profile.username, phone=profile.phone, email=profile.email, language=profile.language,
-            created_at=message.created_at,
-            identities=[{"inbox_id": inbox, "channel": message.channel, "source_id": source}],
-        )
-        ident = ContactItem(
-            tenant, identity_sk(inbox, source), kind="identity", contact_id=write.contact_id, name=profile.name,
-            inbox_id=inbox, channel=message.channel, source_id=source, open_conversation_id=message.conversation_id,
-            created_at=message.created_at,
-        )
-        return [
-            lambda tx: tx.save(contact, condition=ContactItem.sk.does_not_exist()),
-            lambda tx: tx.save(ident, condition=ContactItem.sk.does_not_exist()),
-        ]
+        return _new_identity_ops(write)
     item = ContactItem(tenant, identity_sk(inbox, source))
     if write.conversation is not None or write.reopen:  # the previous conversation was resolved: take the slot
         return [lambda tx: tx.update(
@@ -89,6 +76,41 @@ def _contact_ops(write: InboundWrite) -> list[TxOp]:
         ContactItem, tenant, identity_sk(inbox, source),
         condition=ContactItem.open_conversation_id == message.conversation_id,
     )]
+
+
+def _new_identity_ops(write: InboundWrite) -> list[TxOp]:
+    """The first message from this address in this inbox: an identity, and a new contact or a link to one."""
+    message, profile = write.message, write.profile
+    tenant, inbox, source = message.tenant_id, message.inbox_id or "", message.source_id or ""
+    entry = {"inbox_id": inbox, "channel": message.channel, "source_id": source}
+    ident = ContactItem(
+        tenant, identity_sk(inbox, source), kind="identity", contact_id=write.contact_id, name=profile.name,
+        inbox_id=inbox, channel=message.channel, source_id=source, open_conversation_id=message.conversation_id,
+        created_at=message.created_at,
+    )
+    ops: list[TxOp] = [lambda tx: tx.save(ident, condition=ContactItem.sk.does_not_exist())]
+    contact_key = ContactItem(tenant, contact_sk(write.contact_id))
+    if write.linked:
+        return ops + [lambda tx: tx.update(contact_key, actions=[ContactItem.identities.append([entry])],
+                                           condition=ContactItem.sk.exists())]
+    contact = ContactItem(
+        tenant, contact_sk(write.contact_id), kind="contact", contact_id=write.contact_id, name=profile.name,
+        username=profile.username, phone=profile.phone, email=profile.email, language=profile.language,
+        created_at=message.created_at, identities=[entry],
+    )
+    ops.append(lambda tx: tx.save(contact, condition=ContactItem.sk.does_not_exist()))
+    for kind, value in write.verified:  # a verified address belongs to one contact: racing creators retry and link
+        claim = ContactItem(tenant, verified_sk(kind, value), kind="verified", contact_id=write.contact_id)
+        ops.append(lambda tx, claim=claim: tx.save(claim, condition=ContactItem.sk.does_not_exist()))
+    for kind, value in _addresses(profile):
+        lookup = ContactItem(tenant, lookup_sk(kind, value, write.contact_id), kind="lookup",
+                             contact_id=write.contact_id)
+        ops.append(lambda tx, lookup=lookup: tx.save(lookup))
+    return ops
+
+
+def _addresses(profile: Profile) -> list[tuple[str, str]]:
+    return [(kind, value) for kind, value in (("phone", profile.phone), ("email", profile.email)) if value]
 
 
 def _open_conversation(conversation: Conversation) -> TxOp:

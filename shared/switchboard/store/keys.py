@@ -50,3 +50,11 @@ def identity_sk(inbox_id: str, source_id: str) -> str:
 
 def contact_sk(contact_id: str) -> str:
     return f"contact#{contact_id}"
+
+
+def verified_sk(kind: str, value: str) -> str:
+    return f"verified#{kind}#{value}"
+
+
+def lookup_sk(kind: str, value: str, contact_id: str) -> str:
+    return f"lookup#{kind}#{value}#{contact_id}"

@@ -145,7 +145,9 @@ class ContactItem(Model):
         table_name = "contacts"
 
     pk = UnicodeAttribute(hash_key=True)  # tenant id
-    sk = UnicodeAttribute(range_key=True)  # "contact#id" | "identity#inbox#source"
+    # "contact#id" | "identity#inbox#source" | "verified#phone#+4930…" (one contact per verified address)
+    # | "lookup#email#ada@example.org#contact" (every contact with that address: merge suggestions, search)
+    sk = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
     contact_id = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
@@ -155,7 +157,8 @@ class ContactItem(Model):
     language = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     blocked = BooleanAttribute(default=False)
-    identities = JSONAttribute(null=True)  # on contacts: [{inbox_id, channel, source_id}]
+    identities = ListAttribute(null=True)  # on contacts: [{inbox_id, channel, source_id}]
+    merged_into = UnicodeAttribute(null=True)  # a merged contact points at the one that absorbed it
     # identity items
     inbox_id = UnicodeAttribute(null=True)
     channel = UnicodeAttribute(null=True)

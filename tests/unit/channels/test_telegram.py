@@ -563,5 +563,5 @@ def test_answer_callback_reports_failure(bot_api):
     too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
     bot_api.answer(400, {"ok": False, "error_code": 400, "description": too_old})
     with pytest.raises(DeliveryFailed, match="query is too old") as caught:
-        channel.answer_callback("5930177231449912876", CREDENTIALS, bot_api.base_url)
+        channel.answer_button("5930177231449912876", "5550001234", CREDENTIALS, bot_api.base_url)
     assert caught.value.transient is False
