@@ -29,10 +29,14 @@ class ProvisioningService:
         return team
 
     def create_inbox(self, tenant: Tenant, channel: str, name: str, *, default_team: Team | None = None,
-                     token: str | None = None, webhook_secret: str | None = None) -> tuple[Inbox, Credentials]:
-        """A new inbox with a fresh webhook secret (or the one a platform is already configured with)."""
+                     token: str | None = None, webhook_secret: str | None = None,
+                     extra: dict | None = None) -> tuple[Inbox, Credentials]:
+        """A new inbox with a fresh webhook secret (or the one a platform is already configured with).
+
+        ``extra`` holds the channel's other settings and secrets (phone_number_id, verify_token, group_id, …).
+        """
         inbox_id = ulid()
-        credentials = Credentials(webhook_secret=webhook_secret or secret_token(), token=token)
+        credentials = Credentials(webhook_secret=webhook_secret or secret_token(), token=token, extra=extra or {})
         ref = self._secrets.put(tenant.id, inbox_id, credentials)
         inbox = Inbox(tenant_id=tenant.id, id=inbox_id, channel=channel, name=name,
                       default_team_id=default_team.id if default_team else None, secrets_ref=ref)
@@ -60,9 +64,25 @@ class ProvisioningService:
 
 DEMO_PASSWORD = "Switchboard-demo-1"
 
+# channel, name, token, extra settings: one inbox per channel, as the local simulator knows them
+DEMO_INBOXES = [
+    ("telegram", "Acme Telegram bot", "7012345678:demo-bot-token", {}),
+    ("widget", "acme.example chat", None, {}),
+    ("whatsapp", "Acme WhatsApp +1 555 0123", "demo-whatsapp-token",
+     {"phone_number_id": "109283746501234", "verify_token": "demo-verify-token"}),
+    ("messenger", "Acme Facebook page", "demo-page-token",
+     {"page_id": "1029384756", "app_id": "5550001112223", "verify_token": "demo-verify-token"}),
+    ("instagram", "@acme.store on Instagram", "demo-instagram-token",
+     {"instagram_account_id": "17841400000000001", "app_id": "5550001112223", "verify_token": "demo-verify-token"}),
+    ("vk", "Acme VK community", "demo-vk-token", {"group_id": "218765432", "confirmation_code": "a1b2c3d4"}),
+    ("twilio", "Acme SMS +1 555 0199", None,
+     {"account_sid": "AC00000000000000000000000000000001", "from": "+15550199000"}),
+    ("email", "support@acme.example", None, {"from_address": "support@acme.example", "from_name": "Acme Support"}),
+]
+
 
 def seed_demo(provisioning: ProvisioningService | None = None) -> dict[str, Any]:
-    """The demo workspace of the local stack: an owner, two operators, two teams, a Telegram and a widget inbox."""
+    """The demo workspace of the local stack: an owner, two operators, two teams and an inbox of every channel."""
     if provisioning is None:
         from ..wiring import services
 
@@ -70,9 +90,10 @@ def seed_demo(provisioning: ProvisioningService | None = None) -> dict[str, Any]
     tenant = provisioning.create_tenant("Acme Store", time_zone="Europe/Berlin")
     support = provisioning.create_team(tenant, "Support")
     billing = provisioning.create_team(tenant, "Billing")
-    telegram, telegram_credentials = provisioning.create_inbox(
-        tenant, "telegram", "Acme Telegram bot", default_team=support, token="7012345678:demo-bot-token")
-    widget, widget_credentials = provisioning.create_inbox(tenant, "widget", "acme.example chat", default_team=support)
+    inboxes = [
+        (provisioning.create_inbox(tenant, channel, name, default_team=support, token=token, extra=extra), extra)
+        for channel, name, token, extra in DEMO_INBOXES
+    ]
     people = [
         ("owner@acme.example", "Olivia Owner", "owner", [support, billing]),
         ("anna@acme.example", "Anna Support", "operator", [support]),
@@ -89,9 +110,9 @@ def seed_demo(provisioning: ProvisioningService | None = None) -> dict[str, Any]
         "teams": [{"id": t.id, "name": t.name} for t in (support, billing)],
         "operators": operators,
         "inboxes": [
-            {"id": telegram.id, "channel": "telegram", "name": telegram.name,
-             "webhook_secret": telegram_credentials.webhook_secret, "bot_token": telegram_credentials.token},
-            {"id": widget.id, "channel": "widget", "name": widget.name,
-             "webhook_secret": widget_credentials.webhook_secret},
+            {"id": inbox.id, "channel": inbox.channel, "name": inbox.name, "webhook_secret": credentials.webhook_secret,
+             "token": credentials.token, **({"bot_token": credentials.token} if inbox.channel == "telegram" else {}),
+             "extra": extra}
+            for (inbox, credentials), extra in inboxes
         ],
     }
