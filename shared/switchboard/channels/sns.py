@@ -68,7 +68,8 @@ def decode(body: bytes) -> dict:
 
 def string_to_sign(envelope: dict) -> bytes:
     """The canonical ``Name\\nvalue\\n`` string SNS signed; raises ``Unauthorized`` for unknown message types."""
-    fields = _SIGNED_FIELDS.get(envelope.get("Type"))  # type: ignore[arg-type]
+    kind = envelope.get("Type")
+    fields = _SIGNED_FIELDS.get(kind) if isinstance(kind, str) else None
     if fields is None:
         raise Unauthorized(f"Unknown SNS message type {envelope.get('Type')!r}; nothing to verify it against.")
     parts = []
