@@ -407,9 +407,13 @@ class TwilioChannel:
         supplied = request.headers.get(SIGNATURE_HEADER)
         if not supplied:
             raise Unauthorized("The request has no X-Twilio-Signature header.")
-        if not request.public_url:
+        # The URL configured in Twilio's console, when it differs from ours (a proxy, a vanity domain, a status URL).
+        configured = credentials.extra.get("webhook_urls") or []
+        urls = [request.public_url, *configured] if request.public_url else list(configured)
+        if not urls:
             raise Unauthorized("The X-Twilio-Signature cannot be checked: the webhook's public URL is unknown.")
-        expected = [signature(url, pairs, credentials.webhook_secret) for url in _url_variants(request.public_url)]
+        expected = [signature(variant, pairs, credentials.webhook_secret)
+                    for url in urls for variant in _url_variants(url)]
         if not any(hmac.compare_digest(candidate.encode(), supplied.encode()) for candidate in expected):
             raise Unauthorized("The X-Twilio-Signature does not match: the auth token is wrong, or the URL "
                                "configured in Twilio differs from the public webhook URL.")

@@ -579,3 +579,16 @@ def test_a_misconfigured_inbox_fails_permanently_without_calling_twilio(twilio_a
         channel.send(outbound(), Credentials(webhook_secret=AUTH_TOKEN, extra=extra), twilio_api.base_url)
     assert caught.value.transient is False
     assert twilio_api.calls == []
+
+
+def test_a_signature_over_the_url_configured_in_twilio_is_accepted_when_it_differs_from_ours():
+    # Given an inbox whose Twilio console points at a proxy in front of our webhook
+    configured = "https://support.acme.example/twilio/sms"
+    params = {"MessageSid": "SM0001", "From": "+15550100", "To": "+15550199", "Body": "hi"}
+    credentials = Credentials(webhook_secret="token-1", extra={"webhook_urls": [configured]})
+    body = urllib.parse.urlencode(params).encode()
+    request = WebhookRequest("POST", {"content-type": "application/x-www-form-urlencoded",
+                                      "x-twilio-signature": signature(configured, sorted(params.items()), "token-1")},
+                             {}, body, "2026-07-20T09:00:00.000Z", public_url="https://abc.execute-api.example/x")
+    # Then the signature verifies against the configured URL
+    TwilioChannel().verify(request, credentials)
