@@ -68,3 +68,36 @@ def test_transient_errors_are_retried_with_backoff_then_fail_visibly(delivery, b
     bot_api.answer(500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
     assert service.deliver(reply.tenant_id, reply.conversation_id, reply.id, attempt=5) is DeliveryStatus.FAILED
     assert stored(services, reply).failure_reason.startswith("Not delivered after 5 attempts")
+
+
+def test_an_email_reply_carries_the_threads_subject_and_message_ids(world):
+    from switchboard.domain import clock
+    from switchboard.domain.inbound import InboundMessage, Profile
+    from switchboard.services.provisioning import ProvisioningService
+
+    services, demo = world
+    sent: list[bytes] = []
+    provisioning = ProvisioningService(services.directory, services.secrets, None, "unused")
+    tenant = services.directory.tenant(demo["tenant"]["id"])
+    inbox, _ = provisioning.create_inbox(tenant, "email", "support@acme.example",
+                                         extra={"from_address": "support@acme.example", "topic_arn": "arn:t"})
+    mail = InboundMessage(source_id="ada@example.org", external_id="m1@example.org", sent_at=clock.iso(clock.now()),
+                          text="Where is my invoice?", profile=Profile(name="Ada", email="ada@example.org"),
+                          meta={"subject": "Invoice 42"})
+    services.ingest.handle(inbox, [mail], clock.iso(clock.now()))
+    conversation = only_conversation(services, demo)
+    reply = services.conversation_service.reply(owner(demo), conversation.id, "Attached, sorry!", None)
+
+    # Given SES stands in as a function that keeps the raw message
+    from switchboard.channels.email import EmailChannel
+
+    ses = EmailChannel(send_raw=lambda raw, sender, recipients: sent.append(raw) or "ses-id")
+    service = DeliveryService(services.messages, services.directory, services.contacts, services.secrets,
+                              {}, post_to_visitor=lambda message, visitor: 0, channels=lambda name: ses)
+    assert service.deliver(reply.tenant_id, reply.conversation_id, reply.id, attempt=1) is DeliveryStatus.SENT
+    import email
+
+    parsed = email.message_from_bytes(sent[0])
+    assert parsed["Subject"] == "Re: Invoice 42"
+    assert parsed["In-Reply-To"] == "<m1@example.org>"
+    assert "<m1@example.org>" in parsed["References"]

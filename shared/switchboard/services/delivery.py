@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..channels import channel_for
-from ..channels.base import OutboundMessage
+from ..channels.base import Channel, OutboundMessage
 from ..domain import clock
 from ..domain.errors import DeliveryFailed, NotFound
 from ..domain.message import DeliveryStatus, Message, MessageType
@@ -18,6 +18,7 @@ from ..store.messages import MessageStore
 from .widget import public_message
 
 MAX_ATTEMPTS = 5
+THREAD_HISTORY = 50  # messages whose ids an e-mail reply references
 
 
 class RetryLater(Exception):
@@ -37,13 +38,15 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> int:
 class DeliveryService:
     def __init__(self, messages: MessageStore, directory: DirectoryStore, contacts: ContactStore,
                  secrets: SecretStore, api_bases: dict[str, str],
-                 post_to_visitor: Callable[[Message, str], int]) -> None:
+                 post_to_visitor: Callable[[Message, str], int],
+                 channels: Callable[[str], Channel] = channel_for) -> None:
         self._messages = messages
         self._directory = directory
         self._contacts = contacts
         self._secrets = secrets
         self._api_bases = api_bases
         self._post_to_visitor = post_to_visitor
+        self._channels = channels
 
     def deliver(self, tenant_id: str, conversation_id: str, message_id: str, attempt: int) -> DeliveryStatus | None:
         """Deliver once. Returns the new status, None if there was nothing to do; raises RetryLater to retry."""
@@ -82,11 +85,21 @@ class DeliveryService:
             # With no tab open, the reply waits in the visitor's history for their next visit.
             self._post_to_visitor(message, message.source_id or "")
             return None
-        channel = channel_for(inbox.channel)
+        channel = self._channels(inbox.channel)
         credentials = self._secrets.credentials(inbox)
         outbound = OutboundMessage(source_id=message.source_id or "", text=message.text, message_id=message.id,
-                                   reply_to_external_id=message.reply_to_external_id)
+                                   reply_to_external_id=message.reply_to_external_id, **self._threading(message))
         return channel.send(outbound, credentials, self._api_bases.get(inbox.channel, "")).external_id
+
+    def _threading(self, message: Message) -> dict:
+        """E-mail replies carry the thread's subject and Message-IDs, so the customer's client threads them."""
+        if message.channel != "email":
+            return {}
+        history, _ = self._messages.page(message.tenant_id, message.conversation_id, limit=THREAD_HISTORY,
+                                         cursor=None)
+        keys = tuple(m.external_id for m in history if m.external_id and m.id != message.id)
+        subjects = [m.meta["subject"] for m in history if m.type is MessageType.INCOMING and m.meta.get("subject")]
+        return {"thread_keys": keys, "subject": subjects[-1] if subjects else None}
 
     def _failed(self, message: Message, failure: DeliveryFailed, attempt: int) -> DeliveryStatus:
         if failure.unreachable:
