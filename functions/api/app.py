@@ -212,15 +212,26 @@ def unsnooze(conversation_id: str) -> dict:
 @api_route("/v1/contacts/{contact_id}")
 def get_contact(contact_id: str) -> dict:
     viewer = _viewer()
-    contact = services().contacts.contact(viewer.tenant_id, contact_id)
-    conversations = [c for c in services().conversations.of_contact(viewer.tenant_id, contact_id)
-                     if c.visible_to(viewer)]
-    names = _names(viewer.tenant_id)
+    return _card(viewer, services().contact_service.card(viewer, contact_id))
+
+
+@api_route("/v1/contacts/{contact_id}/merge", methods=("POST",))
+def merge_contact(contact_id: str) -> dict:
+    viewer, body = _viewer(), _body()
+    other = body.get("other_contact_id")
+    if not isinstance(other, str) or not other:
+        raise BadRequest("Give other_contact_id: the contact to merge into this one.")
+    return _card(viewer, services().contact_service.merge(viewer, contact_id, other))
+
+
+def _card(viewer: OperatorView, card: dict) -> dict:
+    contact, names = card["contact"], _names(viewer.tenant_id)
     return {
         "id": contact.contact_id, "name": contact.name, "username": contact.username, "phone": contact.phone,
         "email": contact.email, "language": contact.language, "created_at": contact.created_at,
         "blocked": contact.blocked, "identities": contact.identities or [],
-        "conversations": [conversation_view(c, names) for c in conversations],
+        "conversations": [conversation_view(c, names) for c in card["conversations"]],
+        "merge_suggestions": card["merge_suggestions"],
     }
 
 

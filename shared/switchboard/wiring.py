@@ -118,6 +118,13 @@ class Services:
                                    ConversationWriter(self.transactions))
 
     @cached_property
+    def contact_service(self) -> Any:
+        from .services.contacts import ContactService
+        from .store.writes import ConversationWriter
+
+        return ContactService(self.contacts, self.conversations, ConversationWriter(self.transactions))
+
+    @cached_property
     def realtime(self) -> Any:
         from .services.realtime import RealtimeService
 

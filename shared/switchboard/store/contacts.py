@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.errors import NotFound
-from .keys import contact_sk, identity_sk, verified_sk
+from .keys import contact_sk, identity_sk, lookup_sk, verified_sk
 from .models import ContactItem
 
 
@@ -67,3 +67,27 @@ class ContactStore:
                 return False
             raise
         return True
+
+    def absorb(self, keep: ContactItem, other: ContactItem) -> None:
+        """The store half of a merge: identities and verified addresses move to ``keep``, gaps in its card are
+        filled from ``other``, and ``other`` keeps only a pointer. Every step can be repeated safely."""
+        tenant = keep.pk
+        moved = [entry for entry in other.identities or [] if entry not in (keep.identities or [])]
+        for entry in other.identities or []:
+            identity = ContactItem(tenant, identity_sk(entry["inbox_id"], entry["source_id"]))
+            identity.update(actions=[ContactItem.contact_id.set(keep.contact_id)])
+        for kind in ("phone", "email"):
+            value = getattr(other, kind)
+            if not value:
+                continue
+            ContactItem(tenant, lookup_sk(kind, value, keep.contact_id), kind="lookup",
+                        contact_id=keep.contact_id).save()
+            if self.claimed(tenant, kind, value) == other.contact_id:  # the verified address moves with its owner
+                ContactItem(tenant, verified_sk(kind, value)).update(
+                    actions=[ContactItem.contact_id.set(keep.contact_id)])
+        fill = [getattr(ContactItem, name).set(getattr(other, name)) for name in ("name", "username", "phone",
+                "email", "language") if getattr(other, name) and not getattr(keep, name)]
+        actions = fill + ([ContactItem.identities.set(ContactItem.identities.append(moved))] if moved else [])
+        if actions:
+            keep.update(actions=actions)
+        other.update(actions=[ContactItem.merged_into.set(keep.contact_id), ContactItem.identities.set([])])

@@ -91,8 +91,8 @@ def _new_identity_ops(write: InboundWrite) -> list[TxOp]:
     ops: list[TxOp] = [lambda tx: tx.save(ident, condition=ContactItem.sk.does_not_exist())]
     contact_key = ContactItem(tenant, contact_sk(write.contact_id))
     if write.linked:
-        return ops + [lambda tx: tx.update(contact_key, actions=[ContactItem.identities.append([entry])],
-                                           condition=ContactItem.sk.exists())]
+        append = ContactItem.identities.set(ContactItem.identities.append([entry]))
+        return ops + [lambda tx: tx.update(contact_key, actions=[append], condition=ContactItem.sk.exists())]
     contact = ContactItem(
         tenant, contact_sk(write.contact_id), kind="contact", contact_id=write.contact_id, name=profile.name,
         username=profile.username, phone=profile.phone, email=profile.email, language=profile.language,

@@ -21,7 +21,8 @@ TxOp = Callable[[TransactWrite], None]
 
 # Domain field -> item attribute, for the fields a change may touch.
 _FIELDS = {
-    "assignee_id": "assignee_id", "team_id": "team_id", "last_activity_at": "last_activity_at",
+    "assignee_id": "assignee_id",
+    "contact_id": "contact_id", "team_id": "team_id", "last_activity_at": "last_activity_at",
     "last_message": "last_message", "unread_count": "unread_count", "waiting_since": "waiting_since",
     "snoozed_until": "snoozed_until", "snooze_version": "snooze_version", "title": "title", "priority": "priority",
     "contact_name": "contact_name",
