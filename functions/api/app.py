@@ -143,7 +143,7 @@ def get_conversation(conversation_id: str) -> dict:
     conversation = service.get(viewer, conversation_id)
     messages, cursor = service.messages(viewer, conversation_id, limit=50, cursor=None)
     return {"conversation": _row(viewer, conversation),
-            "messages": {"items": [message_view(m) for m in messages], "next_cursor": cursor}}
+            "messages": {"items": _messages(messages), "next_cursor": cursor}}
 
 
 @api_route("/v1/conversations/{conversation_id}/messages")
@@ -152,21 +152,21 @@ def list_messages(conversation_id: str) -> dict:
     limit, cursor = _page_args()
     messages, next_cursor = services().conversation_service.messages(viewer, conversation_id, limit=limit,
                                                                       cursor=cursor)
-    return {"items": [message_view(m) for m in messages], "next_cursor": next_cursor}
+    return {"items": _messages(messages), "next_cursor": next_cursor}
 
 
 @api_route("/v1/conversations/{conversation_id}/messages", methods=("POST",), status=201)
 def reply(conversation_id: str) -> dict:
     viewer, body = _viewer(), _body()
     message = services().conversation_service.reply(viewer, conversation_id, body.get("text"), _client_id(body))
-    return message_view(message)
+    return message_view(message, services().attachments.link)
 
 
 @api_route("/v1/conversations/{conversation_id}/notes", methods=("POST",), status=201)
 def add_note(conversation_id: str) -> dict:
     viewer, body = _viewer(), _body()
     message = services().conversation_service.note(viewer, conversation_id, body.get("text"), _client_id(body))
-    return message_view(message)
+    return message_view(message, services().attachments.link)
 
 
 @api_route("/v1/conversations/{conversation_id}/assign", methods=("POST",))
@@ -233,6 +233,10 @@ def _card(viewer: OperatorView, card: dict) -> dict:
         "conversations": [conversation_view(c, names) for c in card["conversations"]],
         "merge_suggestions": card["merge_suggestions"],
     }
+
+
+def _messages(messages: list) -> list[dict]:
+    return [message_view(message, services().attachments.link) for message in messages]
 
 
 def _client_id(body: dict) -> str | None:

@@ -134,7 +134,8 @@ class Services:
     def fanout(self) -> Any:
         from .services.fanout import FanoutService
 
-        return FanoutService(self.connections, self.conversations, self.post_to_connection, self.directory.names)
+        return FanoutService(self.connections, self.conversations, self.post_to_connection, self.directory.names,
+                             self.attachments.link)
 
     @cached_property
     def reactions(self) -> Any:
@@ -142,7 +143,15 @@ class Services:
         from .timers.snooze import SnoozeTimers
 
         timers = SnoozeTimers(self.client("stepfunctions"), self.settings.snooze_state_machine_arn)
-        return ReactionService(self.sqs, self.settings.outbound_queue_url, timers, self.answer_button)
+        return ReactionService(self.sqs, self.settings.outbound_queue_url, timers, self.answer_button,
+                               self.attachments.store)
+
+    @cached_property
+    def attachments(self) -> Any:
+        from .services.attachments import AttachmentService
+
+        return AttachmentService(self.messages, self.directory, self.secrets, self.client("s3"),
+                                 self.settings.attachments_bucket, self.settings.api_bases())
 
     @cached_property
     def delivery(self) -> Any:

@@ -22,11 +22,12 @@ _WATCHED = ("status", "assignee_id", "team_id", "last_activity_at", "last_messag
 
 class FanoutService:
     def __init__(self, connections: ConnectionStore, conversations: ConversationStore, post: Poster,
-                 names: Callable[[str], dict[str, str]]) -> None:
+                 names: Callable[[str], dict[str, str]], link: Callable[[str, str | None], str] | None = None) -> None:
         self._connections = connections
         self._conversations = conversations
         self._post = post
         self._names = names
+        self._link = link
 
     def publish(self, changes: list[Change]) -> int:
         """Post every event of a batch; returns how many posts were made."""
@@ -70,7 +71,7 @@ class FanoutService:
             return None
         kind = "message.created" if change.event == "INSERT" else "message.updated"
         payload: dict[str, Any] = {"type": kind, "conversation_id": message.conversation_id,
-                                   "message": message_view(message)}
+                                   "message": message_view(message, self._link)}
         if message.type is MessageType.NOTE:
             payload["private"] = True
         return payload, conversation

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..domain import clock
 from ..domain.conversation import Conversation, Status
-from ..domain.message import DeliveryStatus, MessageType
+from ..domain.message import DeliveryStatus, Message, MessageType
 from ..store.streams import Change
 from ..timers.snooze import SnoozeTimers
 from .delivery import job
@@ -17,11 +17,13 @@ from .delivery import job
 
 class ReactionService:
     def __init__(self, sqs_client: Any, outbound_queue_url: str, timers: SnoozeTimers,
-                 answer_button: Callable[[dict], None], now: Callable[[], datetime] = clock.now) -> None:
+                 answer_button: Callable[[dict], None], store_attachments: Callable[[Message], int],
+                 now: Callable[[], datetime] = clock.now) -> None:
         self._sqs = sqs_client
         self._queue = outbound_queue_url
         self._timers = timers
         self._answer_button = answer_button
+        self._store_attachments = store_attachments
         self._now = now
 
     def react(self, change: Change) -> None:
@@ -38,6 +40,8 @@ class ReactionService:
             return
         if message.type is MessageType.OUTGOING and message.status is DeliveryStatus.PENDING:
             self._sqs.send_message(QueueUrl=self._queue, MessageBody=json.dumps(job(message)))
+        elif message.attachments:
+            self._store_attachments(message)
 
     def _on_conversation(self, new: Conversation | None, old: Conversation | None) -> None:
         was_snoozed = old is not None and old.status is Status.SNOOZED

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..domain.conversation import Conversation
-from ..domain.message import Message
+from ..domain.message import Attachment, Message
 
 
 def conversation_view(conversation: Conversation, names: dict[str, str] | None = None) -> dict:
@@ -32,13 +34,14 @@ def conversation_view(conversation: Conversation, names: dict[str, str] | None =
     }
 
 
-def message_view(message: Message) -> dict:
+def message_view(message: Message, link: Callable[[str, str | None], str] | None = None) -> dict:
+    """``link`` turns a stored attachment's key into a pre-signed URL (AttachmentService.link)."""
     return {
         "id": message.id,
         "conversation_id": message.conversation_id,
         "type": str(message.type),
         "text": message.text,
-        "attachments": [a.to_dict() for a in message.attachments],
+        "attachments": [_attachment_view(a, link) for a in message.attachments],
         "author_id": message.author_id,
         "author_name": message.author_name,
         "created_at": message.created_at,
@@ -51,3 +54,18 @@ def message_view(message: Message) -> dict:
         "reply_to_external_id": message.reply_to_external_id,
         "external_id": message.external_id,
     }
+
+
+def _attachment_view(attachment: Attachment, link: Callable[[str, str | None], str] | None) -> dict:
+    view = {"kind": str(attachment.kind), "name": attachment.name, "mime": attachment.mime, "size": attachment.size}
+    key, error = attachment.meta.get("key"), attachment.meta.get("error")
+    if key and link is not None:
+        view["url"] = link(key, attachment.name)
+    if error:
+        view["error"] = error
+    extra = {k: v for k, v in attachment.meta.items() if k in _SHOWN_META}
+    return {**view, **({"meta": extra} if extra else {})}
+
+
+_SHOWN_META = ("latitude", "longitude", "title", "address", "phone_number", "first_name", "last_name", "emoji",
+               "width", "height", "duration")

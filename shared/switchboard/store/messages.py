@@ -100,6 +100,11 @@ class MessageStore:
         query = MessageItem.query(pk, MessageItem.sk.startswith("receipt#"))
         return [(DeliveryStatus(item.status), item.failure_reason) for item in query]
 
+    def set_attachments(self, message: Message, attachments: list) -> bool:
+        """Record what became of each attachment (stored under a key, or refused with a reason)."""
+        return self._update_if_exists(message.tenant_id, message.conversation_id, message.id, [
+            MessageItem.attachments.set([attachment.to_dict() for attachment in attachments])])
+
     def mark_deleted(self, tenant_id: str, conversation_id: str, message_id: str, at: str) -> bool:
         """The customer unsent the message: its content goes, a trace that it existed stays."""
         return self._update_if_exists(tenant_id, conversation_id, message_id, [
