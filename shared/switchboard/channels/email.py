@@ -31,7 +31,7 @@ from ..domain import clock
 from ..domain.errors import BadRequest, DeliveryFailed, Unauthorized
 from ..domain.inbound import DeliveryReceipt, InboundEvent, InboundMessage, Profile, ReachabilityChanged
 from ..domain.message import Attachment, AttachmentKind
-from . import http, mime, sns
+from . import http, media, mime, sns
 from .base import (
     Capabilities,
     Credentials,
@@ -645,6 +645,50 @@ def _ses_failure(error: ClientError) -> DeliveryFailed:
     return DeliveryFailed(f"SES refused the message: {text}", transient=False)
 
 
+# --- customers' attachments --------------------------------------------------------------------------------------
+
+
+def _stored_part(ref: str) -> tuple[str, str, int]:
+    """(bucket, key, part index) of an ``s3://bucket/key#part=N`` ref, as ``_part_ref`` wrote it."""
+    origin, marker, number = ref.rpartition("#part=")
+    if not marker or not number.isdigit():
+        raise media.MediaRefused("The reference does not name a part of a stored e-mail, so nothing was read.")
+    if origin == "inline":
+        raise media.MediaRefused("This e-mail attachment was delivered inline in the notification and is not kept, "
+                                 "so it cannot be downloaded.")
+    bucket, _, key = origin.removeprefix("s3://").partition("/")
+    if not origin.startswith("s3://") or not bucket or not key:
+        raise media.MediaRefused("The reference does not name a stored e-mail, so nothing was read.")
+    return bucket, key, int(number)
+
+
+def _part_content(part: Message) -> bytes:
+    """A leaf's decoded bytes; an attached message is kept whole, as the .eml it was."""
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload(0)
+        return inner.as_bytes() if isinstance(inner, Message) else b""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _too_large(size: int, max_bytes: int) -> media.MediaRefused:
+    return media.MediaRefused(f"The attachment is larger than this channel's limit ({size // 1024} KB > "
+                              f"{max_bytes // 1024} KB); not stored.")
+
+
+def _attachment_of(message: Message, index: int, max_bytes: int) -> media.Download:
+    """Part ``index`` of a parsed mail, named as ``parse`` named it; only attachments and inline images qualify."""
+    part = next((found for found in mime.body(message).parts if found.index == index), None)
+    if part is None:
+        raise media.MediaRefused(f"The stored e-mail has no attachment at part {index}.")
+    if part.size > max_bytes:
+        raise _too_large(part.size, max_bytes)
+    content = _part_content(list(message.walk())[index])
+    if len(content) > max_bytes:
+        raise _too_large(len(content), max_bytes)
+    return media.Download(content, part.mime, _part_name(part))
+
+
 # --- the adapter ------------------------------------------------------------------------------------------------
 
 
@@ -743,6 +787,19 @@ class EmailChannel:
         if action.get("type") == "S3" and isinstance(bucket, str) and isinstance(key, str) and bucket and key:
             return _Source(self._read_object(bucket, key), f"s3://{bucket}/{key}")
         return None
+
+    def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:
+        """One attachment of a received mail: the raw mail is read again from S3 and the part decoded.
+        ``api_base`` is unused."""
+        bucket, key, index = _stored_part(ref)
+        try:
+            raw = self._read_object(bucket, key)
+        except BadRequest:
+            raise media.MediaRefused("The e-mail is no longer in S3, so its attachment cannot be read.") from None
+        except (ClientError, BotoCoreError) as error:
+            raise DeliveryFailed(f"The stored e-mail could not be read from S3 ({type(error).__name__}); will retry.",
+                                 transient=True) from None
+        return _attachment_of(mime.parse(raw), index, max_bytes)
 
     def _received(self, notification: dict, received_at: str, credentials: Credentials | None) -> list[InboundEvent]:
         source = self._source(notification)

@@ -4,7 +4,7 @@ Instagram's object name, account key, error codes and limits."""
 from __future__ import annotations
 
 from ..domain.inbound import InboundEvent
-from . import meta
+from . import media, meta
 from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
 from .messenger import MAX_QUICK_REPLIES, Platform, parse_messaging, send_messaging
 from .meta import Rule
@@ -47,3 +47,7 @@ class InstagramChannel:
 
     def send(self, message: OutboundMessage, credentials: Credentials, api_base: str) -> SendResult:
         return send_messaging(INSTAGRAM, message, credentials, api_base)
+
+    def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:
+        """Fetch a customer's file from the CDN URL its webhook carried."""
+        return meta.download_attachment(ref, INSTAGRAM.name, api_base, max_bytes)

@@ -90,4 +90,8 @@ class _AllowedRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         if not host_allowed(newurl, self._allowed, self._api_base):
             raise MediaRefused(f"{self._platform} redirected the download off its own servers; not followed.")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            # urllib copies every header to the new host: our API credentials stay with the API (Twilio → its CDN).
+            new.headers = {name: value for name, value in new.headers.items() if name.lower() != "authorization"}
+        return new

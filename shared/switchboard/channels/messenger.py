@@ -25,7 +25,7 @@ from ..domain.inbound import (
     ReactionChanged,
 )
 from ..domain.message import Attachment, AttachmentKind
-from . import meta
+from . import media, meta
 from .base import (
     Capabilities,
     Credentials,
@@ -385,3 +385,7 @@ class MessengerChannel:
 
     def send(self, message: OutboundMessage, credentials: Credentials, api_base: str) -> SendResult:
         return send_messaging(MESSENGER, message, credentials, api_base)
+
+    def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:
+        """Fetch a customer's file from the CDN URL its webhook carried."""
+        return meta.download_attachment(ref, MESSENGER.name, api_base, max_bytes)

@@ -6,22 +6,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import posixpath
 import re
+import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.clock import from_unix, iso
 from ..domain.csat import parse_csat
 from ..domain.errors import BadRequest, DeliveryFailed, Unauthorized
-from . import http
+from . import http, media
 from .base import Credentials, WebhookRequest, WebhookResponse
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 TIMEOUT_SECONDS = 10
 
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+# Where Messenger and Instagram attachment URLs point: Meta's CDNs and the lookaside host that signs them.
+CDN_HOSTS = ("fbcdn.net", "fbsbx.com", "cdninstagram.com", "facebook.com", "instagram.com")
 
 
 # --- authenticity ----------------------------------------------------------------------------------------------
@@ -251,3 +255,18 @@ def post(url: str, payload: dict, credentials: Credentials, platform: str, rules
                                  "delivered.", transient=False)
         return body
     raise failure(platform, answer, rules)
+
+
+# --- downloading customers' files ------------------------------------------------------------------------------
+
+
+def _name_in(url: str) -> str | None:
+    """The file name at the end of a CDN path (``…/file/Invoice.pdf?…``), when there is one with an extension."""
+    name = posixpath.basename(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
+    return name if "." in name.strip(".") else None
+
+
+def download_attachment(url: str, platform: str, api_base: str, max_bytes: int) -> media.Download:
+    """A Messenger or Instagram attachment, fetched from the signed CDN URL its webhook carried (no token needed)."""
+    file = media.fetch(url, platform=platform, allowed_suffixes=CDN_HOSTS, api_base=api_base, max_bytes=max_bytes)
+    return file if file.name else replace(file, name=_name_in(url))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hmac
 import json
+import mimetypes
+import posixpath
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -20,12 +23,14 @@ from ..domain.inbound import (
     ReachabilityChanged,
 )
 from ..domain.message import Attachment, AttachmentKind
-from . import http
+from . import http, media
 from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 MAX_TEXT = 4096  # sendMessage limit, counted by Telegram in UTF-16 code units
 TIMEOUT_SECONDS = 10
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves bots files of up to 20 MB, whatever the upload limit
+FILE_HOSTS = ("api.telegram.org",)
 
 # Keys that describe a message rather than being its content; whatever else a message carries is its "kind".
 _ENVELOPE_KEYS = frozenset({
@@ -494,6 +499,62 @@ def answer_callback(callback_id: str, credentials: Credentials, api_base: str, t
     _call("answerCallbackQuery", payload, credentials, api_base)
 
 
+# --- downloading customers' files ------------------------------------------------------------------------------
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _file_refusal(status: int, body: dict) -> Exception:
+    """Why getFile gave no file: a transient ``DeliveryFailed`` when asking again can help, else ``MediaRefused``."""
+    description = str(body.get("description") or f"HTTP {status}")
+    if status == 429 or status >= 500:
+        return DeliveryFailed(f"Telegram could not look up the file right now ({description}); will retry.",
+                              transient=True)
+    if "file is too big" in description.lower():
+        return media.MediaRefused("Telegram lets bots download files of up to 20 MB and this one is larger; ask the "
+                                  "customer to send it another way.")
+    if status in (401, 404):
+        return media.MediaRefused("Telegram did not accept the bot token (check the inbox settings), so the file "
+                                  "was not downloaded.")
+    return media.MediaRefused(f"Telegram would not hand over the file ({description}); it may no longer exist.")
+
+
+def _file_info(file_id: str, credentials: Credentials, api_base: str) -> dict:
+    """getFile's File object (file_path, file_size). Error texts never include the URL: it holds the token."""
+    if not credentials.token:
+        raise media.MediaRefused("This Telegram inbox has no bot token configured, so the file cannot be fetched.")
+    answer = http.call("POST", f"{api_base.rstrip('/')}/bot{credentials.token}/getFile", platform="Telegram",
+                       json_body={"file_id": file_id}, timeout=TIMEOUT_SECONDS)
+    body = answer.json()
+    if body.get("ok") is True and isinstance(body.get("result"), dict):
+        return body["result"]
+    code = body.get("error_code")
+    raise _file_refusal(code if isinstance(code, int) and not isinstance(code, bool) else answer.status, body)
+
+
+def _check_file_size(size: object, max_bytes: int) -> None:
+    """Refuse before downloading what Telegram will not serve a bot, or what is over this channel's limit."""
+    if not isinstance(size, int) or isinstance(size, bool):
+        return
+    if size > BOT_DOWNLOAD_LIMIT:
+        raise media.MediaRefused(f"Telegram lets bots download files of up to 20 MB and this one is "
+                                 f"{_megabytes(size)}; ask the customer to send it another way.")
+    if size > max_bytes:
+        raise media.MediaRefused(f"The file is larger than this channel's limit ({_megabytes(size)} > "
+                                 f"{_megabytes(max_bytes)}); not stored.")
+
+
+def _named(file: media.Download, file_path: str) -> media.Download:
+    """Telegram serves files as application/octet-stream without a name; the path's file name says more."""
+    name = file.name or posixpath.basename(file_path) or None
+    mime = file.mime
+    if mime in (None, "application/octet-stream"):
+        mime = mimetypes.guess_type(file_path)[0] or mime
+    return replace(file, name=name, mime=mime)
+
+
 class TelegramChannel:
     name = "telegram"
     capabilities = Capabilities(can_edit=True, can_delete=True, read_receipts=False, buttons=8,
@@ -532,6 +593,18 @@ class TelegramChannel:
             if first_id is None:
                 first_id = _sent_id(result)
         return SendResult(external_id=first_id)
+
+    def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:
+        """Fetch a customer's file by its file_id: getFile names its path, then the file itself is downloaded."""
+        info = _file_info(ref, credentials, api_base)
+        _check_file_size(info.get("file_size"), max_bytes)
+        file_path = info.get("file_path")
+        if not isinstance(file_path, str) or not file_path:
+            raise media.MediaRefused("Telegram gave no download path for the file, so it cannot be fetched.")
+        url = f"{api_base.rstrip('/')}/file/bot{credentials.token}/{urllib.parse.quote(file_path, safe='/')}"
+        file = media.fetch(url, platform="Telegram", allowed_suffixes=FILE_HOSTS, api_base=api_base,
+                           max_bytes=min(max_bytes, BOT_DOWNLOAD_LIMIT))
+        return _named(file, file_path)
 
     def answer_button(self, event_id: str, source_id: str, credentials: Credentials, api_base: str,
                       text: str | None = None) -> None:

@@ -21,13 +21,16 @@ from ..domain.inbound import (
     ReachabilityChanged,
 )
 from ..domain.message import Attachment, AttachmentKind
-from . import http
+from . import http, media
 from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
 
 SIGNATURE_HEADER = "x-twilio-signature"
 MAX_TEXT = 1600  # the Messages API rejects longer bodies (error 21617)
 TIMEOUT_SECONDS = 10
 FORM_TYPE = "application/x-www-form-urlencoded"
+# MediaUrlN is on Twilio's API (the only host the account's credentials go to), which redirects to its media CDN.
+MEDIA_API_HOSTS = ("twilio.com",)
+MEDIA_HOSTS = ("twilio.com", "twiliocdn.com")
 
 # Twilio reads the answer to an incoming-message webhook as TwiML; an empty <Response/> means "no auto-reply".
 ACK = WebhookResponse(200, '<?xml version="1.0" encoding="UTF-8"?><Response/>', "text/xml")
@@ -389,6 +392,17 @@ def _account(credentials: Credentials) -> tuple[str, str]:
     return account_sid, auth_token
 
 
+def _media_authorization(ref: str, credentials: Credentials, api_base: str) -> str:
+    """Basic auth for a MediaUrl, given only to Twilio's API: a URL anywhere else would receive the auth token."""
+    if not media.host_allowed(ref, MEDIA_API_HOSTS, api_base):
+        raise media.MediaRefused("The file's address is not on Twilio's API, so it was not downloaded (the account's "
+                                 "credentials go nowhere else).")
+    try:
+        return _basic_auth(*_account(credentials))
+    except DeliveryFailed as missing:
+        raise media.MediaRefused(f"{missing} The file cannot be fetched without them.") from None
+
+
 class TwilioChannel:
     name = "twilio"
     # The union of what SMS and WhatsApp can do: reads are reported for WhatsApp only (see capabilities_for).
@@ -446,3 +460,9 @@ class TwilioChannel:
         if 200 <= answer.status < 300 and isinstance(sid, str) and sid:
             return SendResult(external_id=sid)
         raise _failure(answer)
+
+    def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:
+        """Fetch a MediaUrl with the account's basic auth; Twilio answers with a redirect to its media CDN."""
+        authorization = _media_authorization(ref, credentials, api_base)
+        return media.fetch(ref, platform="Twilio", allowed_suffixes=MEDIA_HOSTS, api_base=api_base,
+                           max_bytes=max_bytes, headers={"Authorization": authorization})

@@ -8,6 +8,7 @@ import hmac
 import json
 import mimetypes
 import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..domain.inbound import (
     ReachabilityChanged,
 )
 from ..domain.message import Attachment, AttachmentKind
-from . import http
+from . import http, media
 from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
 
 API_VERSION = "5.199"
@@ -31,6 +32,8 @@ TIMEOUT_SECONDS = 10
 MAX_BUTTON_LABEL = 40  # VK rejects the whole keyboard (error 911) when a label is longer
 MAX_BUTTON_PAYLOAD = 255
 BUTTONS_PER_ROW = 3  # more than three labels in a row get truncated on phones
+# Where the file URLs in VK's payloads point: vk.com itself (documents, stickers) and its storage and CDN hosts.
+FILE_HOSTS = ("userapi.com", "vk.com", "vk.me", "vkuseraudio.net", "vkuservideo.net", "vk-cdn.net", "mycdn.me")
 
 # VK treats any answer but a bare "ok" (HTTP 200, text/plain) as a failure and re-sends the event; after repeated
 # failures it stops calling the server altogether. The webhook service answers every accepted event with this.
@@ -582,6 +585,11 @@ def _check_group(event: dict, credentials: Credentials) -> None:
         raise Unauthorized("The VK event comes from another community than the one this inbox is connected to.")
 
 
+def _is_url(ref: str) -> bool:
+    parts = urllib.parse.urlsplit(ref)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 class VkChannel:
     name = "vk"
     # Outgoing files need an upload to VK first, which the adapter cannot do yet (see _attachment_refs).
@@ -626,6 +634,13 @@ class VkChannel:
         """Send the reply. A retry of the same message carries the same random_id, so VK delivers it once."""
         response = _call("messages.send", _send_form(message, _token(credentials)), api_base)
         return SendResult(external_id=_sent_id(response))
+
+    def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:
+        """Fetch a customer's file from the URL parse() kept (largest photo size, document, voice message); VK's
+        file URLs are signed, so no token is sent."""
+        if not _is_url(ref):
+            raise media.MediaRefused("This VK attachment has no downloadable file (VK gave no link to it).")
+        return media.fetch(ref, platform="VK", allowed_suffixes=FILE_HOSTS, api_base=api_base, max_bytes=max_bytes)
 
     def answer_button(self, event_id: str, source_id: str, credentials: Credentials, api_base: str,
                       text: str | None = None) -> None:

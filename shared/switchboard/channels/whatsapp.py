@@ -3,9 +3,12 @@ events, and sends replies through ``POST /{phone-number-id}/messages``."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..domain.errors import BadRequest, DeliveryFailed
@@ -18,7 +21,7 @@ from ..domain.inbound import (
     ReactionChanged,
 )
 from ..domain.message import Attachment, AttachmentKind
-from . import meta
+from . import http, media, meta
 from .base import (
     Capabilities,
     Credentials,
@@ -35,6 +38,9 @@ MAX_TEXT = 4096
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 PLATFORM = "WhatsApp"
+# Where the media URL Graph hands out may point: lookaside.fbsbx.com today, Meta's CDNs as they move files around.
+MEDIA_HOSTS = ("lookaside.fbsbx.com", "fbsbx.com", "fbcdn.net", "whatsapp.net")
+_MEDIA_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")  # numeric in practice; nothing that could change the request path
 
 # A business-scoped user id: a two-letter country code, a dot, then up to 128 alphanumerics (parents add ".ENT").
 _BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9.]{1,140}")
@@ -418,6 +424,61 @@ def _sent_id(answer: dict) -> str | None:
     return str(sent[0]["id"]) if sent and sent[0].get("id") else None
 
 
+# --- downloading customers' media ------------------------------------------------------------------------------
+
+
+def _media_refusal(answer: http.HttpAnswer) -> Exception:
+    """Why Graph gave no media URL: a transient ``DeliveryFailed`` when asking again can help, else ``MediaRefused``."""
+    error = meta.GraphError.read(answer)
+    shared = meta.rule_for(error.code, error.subcode, {})
+    if answer.status >= 500 or answer.status == 429 or error.is_transient or (shared and shared.transient):
+        return DeliveryFailed(f"WhatsApp could not look up the media right now ({error.details}); will retry.",
+                              transient=True, retry_after=meta.retry_after(answer.headers))
+    if error.code == 190:
+        return media.MediaRefused("The WhatsApp access token has expired or was revoked, so the customer's media "
+                                  "was not downloaded; reconnect the number in the inbox settings.")
+    return media.MediaRefused(f"WhatsApp would not hand over the media ({error.details}); it may have expired.")
+
+
+def _media_info(media_id: str, credentials: Credentials, api_base: str) -> dict:
+    """``GET /{media-id}``: the short-lived download URL, with mime_type, file_size and sha256."""
+    if not _MEDIA_ID.fullmatch(media_id):
+        raise media.MediaRefused("The WhatsApp media id is malformed, so the file cannot be fetched.")
+    if not credentials.token:
+        raise media.MediaRefused("This WhatsApp inbox has no access token configured, so the file cannot be fetched.")
+    phone_number_id = credentials.extra.get("phone_number_id")
+    query = f"?{urllib.parse.urlencode({'phone_number_id': phone_number_id})}" if phone_number_id else ""
+    answer = http.call("GET", f"{api_base.rstrip('/')}/{media_id}{query}", platform=PLATFORM,
+                       headers={"Authorization": f"Bearer {credentials.token}"}, timeout=meta.TIMEOUT_SECONDS)
+    body = answer.json()
+    if 200 <= answer.status < 300 and isinstance(body.get("url"), str) and body["url"]:
+        return body
+    raise _media_refusal(answer)
+
+
+def _declared_size(info: dict) -> int | None:
+    size = info.get("file_size")  # a number, or a number in a string
+    if isinstance(size, str) and size.isdigit():
+        return int(size)
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _check_declared_size(info: dict, max_bytes: int) -> None:
+    size = _declared_size(info)
+    if size is not None and size > max_bytes:
+        raise media.MediaRefused(f"The file is larger than this channel's limit ({size // 1024} KB > "
+                                 f"{max_bytes // 1024} KB); not stored.")
+
+
+def _check_sha256(content: bytes, expected: object) -> None:
+    if not isinstance(expected, str) or not expected:
+        return
+    actual = hashlib.sha256(content).hexdigest()
+    if not hmac.compare_digest(actual, expected.strip().lower()):
+        raise media.MediaRefused("The file WhatsApp sent does not match its SHA-256 checksum (damaged or replaced in "
+                                 "transit), so it was not stored.")
+
+
 class WhatsAppChannel:
     name = "whatsapp"
     # Documents may be up to 100 MB; every other media type is capped at 16 MB, which is what we advertise.
@@ -461,3 +522,14 @@ class WhatsAppChannel:
             answer = meta.post(url, payload, credentials, PLATFORM, RULES)
             first_id = first_id or _sent_id(answer)
         return SendResult(external_id=first_id)
+
+    def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:
+        """Fetch a customer's media by its id: Graph names a short-lived URL, fetched with the same token and
+        checked against the SHA-256 Graph gave."""
+        info = _media_info(ref, credentials, api_base)
+        _check_declared_size(info, max_bytes)
+        file = media.fetch(info["url"], platform=PLATFORM, allowed_suffixes=MEDIA_HOSTS, api_base=api_base,
+                           max_bytes=max_bytes, headers={"Authorization": f"Bearer {credentials.token}"})
+        _check_sha256(file.content, info.get("sha256"))
+        mime_type = info.get("mime_type")
+        return replace(file, mime=mime_type) if isinstance(mime_type, str) and mime_type else file

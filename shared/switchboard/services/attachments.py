@@ -11,6 +11,7 @@ from typing import Any
 from ..channels import channel_for
 from ..channels.base import Channel
 from ..channels.media import MediaRefused
+from ..domain.errors import DeliveryFailed
 from ..domain.message import Attachment, Message
 from ..secrets import SecretStore
 from ..store.directory import DirectoryStore
@@ -62,6 +63,10 @@ class AttachmentService:
             file = fetch(attachment.ref)
         except MediaRefused as refused:
             return dataclasses.replace(attachment, meta={**attachment.meta, "error": str(refused)})
+        except DeliveryFailed as failure:
+            if failure.transient:
+                raise  # the stream delivers the message again and the download is retried
+            return dataclasses.replace(attachment, meta={**attachment.meta, "error": failure.detail})
         name = attachment.name or file.name
         key = f"{message.tenant_id}/{message.conversation_id}/{message.id}/{index}-{_safe_name(name or 'file')}"
         mime = attachment.mime or file.mime or "application/octet-stream"
