@@ -175,3 +175,19 @@ def test_assigning_to_someone_unknown_is_404(anna, customer):
     customer.says("hello")
     row = opened(anna, customer)
     assert anna.post(f"/v1/conversations/{row['id']}/assign", {"assignee_id": "nobody-like-this"}).status_code == 404
+
+
+def test_a_customers_file_is_fetched_after_the_message_and_served_by_a_presigned_link(stack, anna, customer):
+    # Given a customer sends a PDF (the simulator's Bot API serves the file behind getFile)
+    update = customer.update("")
+    update["message"].pop("text")
+    update["message"]["document"] = {"file_id": "BQACAgQAAxkBAAIB", "file_unique_id": "AgADBAAD",
+                                     "file_name": "invoice.pdf", "mime_type": "application/pdf", "file_size": 64}
+    assert customer.post(update).status_code == 200
+    row = opened(anna, customer)
+    # Then the operator gets a working link to the stored copy
+    attachment = eventually(lambda: [a for m in anna.conversation(row["id"])["messages"]["items"]
+                                     for a in m["attachments"] if a.get("url")])[0]
+    assert attachment["name"] == "invoice.pdf" and attachment["mime"] == "application/pdf"
+    download = httpx.get(attachment["url"])
+    assert download.status_code == 200 and download.content.startswith(b"simulated file")
