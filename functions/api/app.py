@@ -239,6 +239,33 @@ def _messages(messages: list) -> list[dict]:
     return [message_view(message, services().attachments.link) for message in messages]
 
 
+# ---------------------------------------------------------------- systems: API keys and the API channel
+@api_route("/v1/api-keys", methods=("POST",), status=201)
+def create_api_key() -> dict:
+    viewer, body = _viewer(), _body()
+    return services().api_keys.create(viewer, body.get("name"), body.get("scopes"))
+
+
+@api_route("/v1/api-keys")
+def list_api_keys() -> dict:
+    return {"items": services().api_keys.list(_viewer())}
+
+
+@api_route("/v1/api-keys/{key_id}", methods=("DELETE",))
+def revoke_api_key(key_id: str) -> dict:
+    services().api_keys.revoke(_viewer(), key_id)
+    return {"revoked": key_id}
+
+
+@api_route("/v1/inboxes/{inbox_id}/messages", methods=("POST",), status=202)
+def post_inbox_message(inbox_id: str) -> dict:
+    """A tenant's system posts a customer's message (API key auth, not an operator's token)."""
+    header = (app.current_request.headers or {}).get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    caller = services().api_keys.authenticate(key.strip() if scheme.lower() == "bearer" else "")
+    return services().api_inbound.post(caller, inbox_id, _body(), clock.iso(clock.now()))
+
+
 def _client_id(body: dict) -> str | None:
     client_id = body.get("client_id")
     if client_id is None:

@@ -110,6 +110,18 @@ class Services:
                               self.settings.max_webhook_bytes)
 
     @cached_property
+    def api_keys(self) -> Any:
+        from .services.api_keys import ApiKeyService
+
+        return ApiKeyService()
+
+    @cached_property
+    def api_inbound(self) -> Any:
+        from .services.webhooks import ApiInboundService
+
+        return ApiInboundService(self.directory, self.ingest, self.contacts)
+
+    @cached_property
     def conversation_service(self) -> Any:
         from .services.conversations import ConversationService
         from .store.writes import ConversationWriter

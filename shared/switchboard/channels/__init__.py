@@ -16,6 +16,7 @@ ADAPTERS = {
     "vk": ("vk", "VkChannel"),
     "twilio": ("twilio", "TwilioChannel"),
     "email": ("email", "EmailChannel"),
+    "api": ("api", "ApiChannel"),
 }
 
 _instances: dict[str, Channel] = {}

@@ -32,13 +32,14 @@ class HttpAnswer:
 
 def call(method: str, url: str, *, platform: str, json_body: Any = None,
          form: dict[str, str] | list[tuple[str, str]] | None = None,
-         headers: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS) -> HttpAnswer:
+         headers: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS,
+         raw_body: bytes | None = None) -> HttpAnswer:
     """Make one request and return whatever status the platform answered with.
 
     Only a network failure raises (``DeliveryFailed``, transient); the message never includes the URL, which often
     carries a token.
     """
-    data = None
+    data = raw_body
     all_headers = dict(headers or {})
     if json_body is not None:
         data = json.dumps(json_body).encode("utf-8")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 from ..channels import channel_for
+from ..channels.api import inbound_message
 from ..channels.base import WebhookRequest, WebhookResponse
 from ..domain.errors import NotFound, PayloadTooLarge
 from ..secrets import SecretStore
+from ..store.contacts import ContactStore
 from ..store.directory import DirectoryStore
+from .api_keys import ApiCaller
 from .ingest import IngestService
 from .widget import WidgetService
 
@@ -44,3 +47,23 @@ class WebhookService:
         if acknowledgement is not None:  # some platforms expect an exact answer (VK: the text "ok")
             return acknowledgement()
         return WebhookResponse(status=200, body=json.dumps({"ok": True, "stored": result.stored}))
+
+
+class ApiInboundService:
+    """Messages a tenant's own system posts for its customers (the API channel)."""
+
+    def __init__(self, directory: DirectoryStore, ingest: IngestService, contacts: ContactStore) -> None:
+        self._directory = directory
+        self._ingest = ingest
+        self._contacts = contacts
+
+    def post(self, caller: ApiCaller, inbox_id: str, body: object, received_at: str) -> dict:
+        caller.require("messages:write")
+        inbox = self._directory.inbox(inbox_id)
+        if inbox.tenant_id != caller.tenant_id or inbox.channel != "api":
+            raise NotFound("No such API inbox.")  # never confirm another tenant's inbox exists
+        event = inbound_message(body, received_at)
+        result = self._ingest.handle(inbox, [event], received_at)
+        identity = self._contacts.identity(inbox.tenant_id, inbox.id, event.source_id)
+        return {"stored": bool(result.stored), "duplicate": bool(result.duplicates),
+                "conversation_id": identity.open_conversation_id if identity else None}

@@ -55,6 +55,15 @@ class TeamItem(DirectoryItem, discriminator="team"):
     pass
 
 
+class ApiKeyItem(DirectoryItem, discriminator="api_key"):
+    """sk = "apikey#<sha256 of the secret>": the key itself is never stored."""
+
+    key_id = UnicodeAttribute()
+    scopes = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute(null=True)
+
+
 class InboxItem(DirectoryItem, discriminator="inbox"):
     inbox_id = UnicodeAttribute()
     channel = UnicodeAttribute()
