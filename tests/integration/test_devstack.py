@@ -65,6 +65,7 @@ def test_every_output_names_a_resource_that_exists_in_moto(stack: LocalStack) ->
         "StreamArn": lambda arn: boto3.client("dynamodbstreams").describe_stream(StreamArn=arn),
         "QueueUrl": lambda url: boto3.client("sqs").get_queue_attributes(QueueUrl=url),
         "BucketName": lambda name: boto3.client("s3").head_bucket(Bucket=name),
+        "TopicArn": lambda arn: boto3.client("sns").get_topic_attributes(TopicArn=arn),
         "StateMachineArn": lambda arn: boto3.client("stepfunctions").describe_state_machine(stateMachineArn=arn),
         "UserPoolId": lambda pool: boto3.client("cognito-idp").describe_user_pool(UserPoolId=pool),
         "UserPoolClientId": lambda client: boto3.client("cognito-idp").describe_user_pool_client(

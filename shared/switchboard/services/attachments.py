@@ -71,8 +71,9 @@ class AttachmentService:
         key = f"{message.tenant_id}/{message.conversation_id}/{message.id}/{index}-{_safe_name(name or 'file')}"
         mime = attachment.mime or file.mime or "application/octet-stream"
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=file.content, ContentType=mime)
-        return dataclasses.replace(attachment, name=name, mime=mime, size=len(file.content),
-                                   meta={**attachment.meta, "key": key})
+        # The platform's declared size stays what operators see; the stored copy's length is kept beside it.
+        return dataclasses.replace(attachment, name=name, mime=mime, size=attachment.size or len(file.content),
+                                   meta={**attachment.meta, "key": key, "stored_bytes": len(file.content)})
 
 
 def _needs_download(attachment: Attachment) -> bool:
