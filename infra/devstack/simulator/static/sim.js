@@ -1,90 +1,286 @@
-// The customer's side of a chat: posts messages through the simulator and shows the bot's replies, which are the
-// sendMessage calls the service made to the fake Telegram API for this chat.
+// The customer's side of a chat on any simulated platform: posts messages through the simulator (which turns them
+// into the platform's signed webhooks) and shows the replies the service sent this customer through the fake API.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const inboxes = new Map();
-let lastSeq = 0;
 
-function addBubble(kind, text, at, failed) {
-  const item = document.createElement("li");
-  item.className = `bubble ${kind}` + (failed ? " failed" : "");
-  item.textContent = text;
-  const stamp = document.createElement("time");
-  stamp.textContent = new Date(at * 1000).toLocaleTimeString();
-  item.append(stamp);
-  $("sim-log").append(item);
-  item.scrollIntoView({ block: "end" });
+function digits(count) {
+  let text = String(1 + Math.floor(Math.random() * 9));
+  while (text.length < count) text += String(Math.floor(Math.random() * 10));
+  return text;
 }
+
+// What the page needs to know per channel: how the customer is addressed, whether the platform sends their name,
+// and what fail-next makes the platform answer.
+const CHANNELS = {
+  telegram: { title: "Telegram", address: "Telegram chat id", example: () => digits(6), names: true,
+              failure: "403: the bot was blocked by the user" },
+  whatsapp: { title: "WhatsApp", address: "WhatsApp phone", example: () => `+1555${digits(7)}`, names: true,
+              failure: "Graph error 131047: the 24-hour window has closed" },
+  messenger: { title: "Messenger", address: "Messenger PSID", example: () => `7${digits(15)}`, names: false,
+               failure: "Graph error 10/2018278: outside the 24-hour window" },
+  instagram: { title: "Instagram", address: "Instagram IGSID", example: () => `1${digits(15)}`, names: false,
+               failure: "Graph error 10/2534022: outside the 24-hour window" },
+  vk: { title: "VK", address: "VK user id (peer_id)", example: () => digits(9), names: false,
+        failure: "VK error 901: the customer has not allowed the community's messages" },
+  twilio: { title: "SMS", address: "SMS phone", example: () => `+1555${digits(7)}`, names: false,
+            failure: "Twilio error 21610: the customer texted STOP" },
+};
+const NOT_SIMULATED = {
+  email: { title: "E-mail", note: "not simulated yet: the e-mail adapter is being finished" },
+  widget: { title: "Chat widget", note: "use the widget page at /widget/" },
+};
+
+const inboxes = new Map();
+const logs = new Map(); // "inbox id|address" → entries, so switching back to a customer shows their chat again
+const addresses = new Map(); // inbox id → the customer last used there
+let lastSeq = 0;
+let shownInbox = null;
+
+const plain = (address) => String(address ?? "").replace(/^whatsapp:/, "").replace(/^\+/, "");
+const keyOf = (inboxId, address) => `${inboxId}|${plain(address)}`;
+const currentInbox = () => inboxes.get($("sim-inbox").value);
+const currentKey = () => keyOf($("sim-inbox").value, $("sim-chat-id").value);
 
 function status(text, isError = false) {
   $("sim-status").textContent = text;
   $("sim-status").classList.toggle("error", isError);
 }
 
-async function loadInboxes() {
-  const { inboxes: list } = await (await fetch("api/inboxes")).json();
-  for (const inbox of list.filter((candidate) => candidate.channel === "telegram")) {
-    inboxes.set(inbox.id, inbox);
-    $("sim-inbox").append(new Option(inbox.name, inbox.id));
+async function post(path, body, method = "POST") {
+  const response = await fetch(path, {
+    method, headers: { "Content-Type": "application/json" }, body: body ? JSON.stringify(body) : undefined,
+  });
+  const result = await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, result };
+}
+
+// ------------------------------------------------------------------ the log
+
+function bubble(entry) {
+  const item = document.createElement("li");
+  item.className = `bubble ${entry.kind}` + (entry.failed ? " failed" : "");
+  item.append(entry.failed && entry.reason ? `✗ ${entry.reason}\n${entry.text}` : entry.text);
+  for (const choice of entry.choices || []) item.append(choiceButton(choice));
+  if (entry.receipts) item.append(receiptButtons(entry));
+  const stamp = document.createElement("time");
+  stamp.textContent = new Date(entry.at * 1000).toLocaleTimeString() + (entry.receipt ? ` · ${entry.receipt}` : "");
+  item.append(stamp);
+  return item;
+}
+
+function addEntry(key, entry) {
+  if (!logs.has(key)) logs.set(key, []);
+  logs.get(key).push(entry);
+  if (key === currentKey()) {
+    const item = bubble(entry);
+    entry.element = item;
+    $("sim-log").append(item);
+    item.scrollIntoView({ block: "end" });
   }
-  if (!inboxes.size) status("No Telegram inbox in the demo data.", true);
+}
+
+function renderLog() {
+  $("sim-log").replaceChildren();
+  for (const entry of logs.get(currentKey()) || []) {
+    entry.element = bubble(entry);
+    $("sim-log").append(entry.element);
+  }
+}
+
+function refresh(entry) {
+  if (entry.element) entry.element.replaceWith((entry.element = bubble(entry)));
+}
+
+// ------------------------------------------------------------------ replies the service sent (the outbox)
+
+function failureReason(call) {
+  const body = call.response || {};
+  const perPeer = Array.isArray(body.response) && body.response[0] && body.response[0].error;
+  const details = body.error && body.error.error_data && body.error.error_data.details;
+  if (details) return `${body.error.message}: ${details}`;
+  return body.description || (body.error && (body.error.message || body.error.error_msg))
+    || (perPeer && perPeer.description) || body.message || `HTTP ${call.status}`;
+}
+
+// Reply buttons the customer can tap: WhatsApp interactive buttons, Messenger and Instagram quick replies.
+function choicesOf(call) {
+  const payload = call.payload || {};
+  const buttons = payload.interactive && payload.interactive.action && payload.interactive.action.buttons;
+  if (Array.isArray(buttons)) {
+    return buttons.map(({ reply }) => ({ label: reply.title, body: { text: "", button: reply }, shown: reply.title }));
+  }
+  const quick = payload.message && payload.message.quick_replies;
+  if (Array.isArray(quick)) {
+    return quick.map((q) => ({ label: q.title, body: { text: q.title, quick_reply: q.payload }, shown: q.title }));
+  }
+  return [];
+}
+
+function botEntry(call) {
+  const failed = !call.external_id;
+  return {
+    kind: "bot", text: call.text, at: call.at, failed, reason: failed ? failureReason(call) : null,
+    choices: failed ? [] : choicesOf(call),
+    receipts: !failed && call.channel === "whatsapp", externalId: call.external_id, inboxId: call.inbox_id,
+  };
 }
 
 async function pollOutbox() {
   try {
-    const { calls } = await (await fetch(`api/outbox?after=${lastSeq}`)).json();
-    const inbox = inboxes.get($("sim-inbox").value);
+    const { calls, armed } = await (await fetch(`api/outbox?after=${lastSeq}`)).json();
     for (const call of calls) {
       lastSeq = Math.max(lastSeq, call.seq);
-      const forThisChat = String(call.payload.chat_id) === $("sim-chat-id").value;
-      if (call.method.toLowerCase() === "sendmessage" && inbox && call.token === inbox.bot_token && forThisChat) {
-        const failed = !call.response.ok;
-        addBubble("bot", failed ? `✗ ${call.response.description}` : call.payload.text, call.at, failed);
-      }
+      // Only message sends name a recipient and carry text (not getMe, setWebhook, callback answers...).
+      if (call.recipient !== null && call.text !== null) addEntry(keyOf(call.inbox_id, call.recipient), botEntry(call));
     }
+    showArmed(armed || {});
   } catch (error) {
     status(`Outbox unavailable: ${error}`, true);
   }
 }
 
-async function armFailure() {
-  if (!$("sim-fail-next").checked) return;
-  await fetch("api/telegram/fail-next", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ error_code: 403, description: "Forbidden: bot was blocked by the user" }),
-  });
-  $("sim-fail-next").checked = false;
-  status("The next message the service sends will fail with 403 (bot blocked).");
+// ------------------------------------------------------------------ the customer's actions
+
+async function sendAs(body, shown) {
+  const inbox = currentInbox();
+  if (!inbox) return status("Pick an inbox first.", true);
+  const key = currentKey();
+  const payload = { from: $("sim-chat-id").value.trim(), name: $("sim-name").value.trim(), ...body };
+  const { ok, status: code, result } = await post(`api/${inbox.channel}/${encodeURIComponent(inbox.id)}/send`, payload);
+  const delivered = ok && result.status === 200;
+  addEntry(key, { kind: "customer", text: shown, at: Date.now() / 1000, failed: !delivered,
+                  reason: delivered ? null : `webhook answered ${result.status ?? code}` });
+  status(delivered ? "Delivered to the webhook." : `Webhook answered ${result.status ?? code}: ${result.response ?? ""}`,
+         !delivered);
 }
 
 async function send(event) {
   event.preventDefault();
+  await ready;
   const text = $("sim-text").value.trim();
   if (!text) return;
-  const [firstName, ...rest] = $("sim-name").value.trim().split(/\s+/);
-  const response = await fetch(`api/telegram/${encodeURIComponent($("sim-inbox").value)}/send`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({
-      chat_id: Number($("sim-chat-id").value),
-      first_name: firstName,
-      last_name: rest.join(" ") || undefined,
-      username: firstName.toLowerCase(),
-      text,
-    }),
-  });
-  const result = await response.json();
-  const ok = response.ok && result.status === 200;
-  addBubble("customer", text, result.update ? result.update.message.date : Date.now() / 1000, !ok);
-  status(ok ? "Delivered to the webhook." : `Webhook answered ${result.status ?? response.status}.`, !ok);
+  await sendAs({ text }, text);
   $("sim-text").value = "";
 }
 
-$("sim-chat-id").value = String(100000 + Math.floor(Math.random() * 900000));
+function choiceButton(choice) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "choice";
+  button.textContent = choice.label;
+  button.addEventListener("click", () => sendAs(choice.body, choice.shown));
+  return button;
+}
+
+function receiptButtons(entry) {
+  const group = document.createElement("span");
+  group.className = "receipts";
+  for (const state of ["delivered", "read"]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = state === "read" ? "✓✓ read" : "✓✓ delivered";
+    button.title = `Send WhatsApp's "${state}" status webhook for this message`;
+    button.addEventListener("click", async () => {
+      const { result } = await post(`api/whatsapp/${encodeURIComponent(entry.inboxId)}/status`,
+                                    { wamid: entry.externalId, status: state });
+      entry.receipt = result.status === 200 ? state : `${state} refused (${result.status})`;
+      refresh(entry);
+    });
+    group.append(button);
+  }
+  return group;
+}
+
+async function armFailure() {
+  const inbox = currentInbox();
+  if (!inbox) return;
+  const channel = inbox.channel;
+  if ($("sim-fail-next").checked) {
+    await post(`api/${channel}/fail-next`, { recipient: $("sim-chat-id").value.trim() });
+    status(`The next ${CHANNELS[channel].title} send to this customer will fail (${CHANNELS[channel].failure}).`);
+  } else {
+    await post(`api/${channel}/fail-next`, null, "DELETE");
+    status(`${CHANNELS[channel].title} sends will succeed again.`);
+  }
+}
+
+function showArmed(armed) {
+  const inbox = currentInbox();
+  const mine = inbox ? armed[inbox.channel] || [] : [];
+  const address = plain($("sim-chat-id").value);
+  $("sim-fail-next").checked = mine.some((failure) => failure.recipient === null || plain(failure.recipient) === address);
+}
+
+// ------------------------------------------------------------------ inboxes and channels
+
+function setupHelp(inbox) {
+  const hook = `${location.origin}/webhooks/${inbox.channel}/${inbox.id}`;
+  const extra = inbox.extra || {};
+  if (["whatsapp", "messenger", "instagram"].includes(inbox.channel)) {
+    return ["Meta checks the callback URL with a GET; the service answers with the challenge (prints 1158201444).",
+            `curl '${hook}?hub.mode=subscribe&hub.verify_token=${extra.verify_token}&hub.challenge=1158201444'`];
+  }
+  if (inbox.channel === "vk") {
+    const event = JSON.stringify({ type: "confirmation", group_id: Number(extra.group_id), secret: inbox.webhook_secret });
+    return [`VK confirms the server with a POST; the service answers with the code (prints ${extra.confirmation_code}).`,
+            `curl -X POST '${hook}' -H 'Content-Type: application/json' -d '${event}'`];
+  }
+  if (inbox.channel === "twilio") {
+    const receipts = extra.status_callback_url ? "Replies report delivery through the inbox's status callback."
+      : "This inbox has no status_callback_url, so Twilio reports no delivery for its replies.";
+    return [`Twilio needs no check: it signs every request (X-Twilio-Signature) over the public webhook URL. ${receipts}`,
+            `Webhook URL: ${hook}`];
+  }
+  return ["Telegram needs no check: setWebhook with this URL and the inbox's secret_token.",
+          `curl '${hook}' -H 'X-Telegram-Bot-Api-Secret-Token: ${inbox.webhook_secret}' -H 'Content-Type: `
+          + "application/json' -d '{\"update_id\":1,\"message\":{\"message_id\":1,\"chat\":{\"id\":1,\"type\":\"private\"},"
+          + "\"from\":{\"id\":1,\"is_bot\":false,\"first_name\":\"Ada\"},\"date\":0,\"text\":\"hi\"}}'"];
+}
+
+function applyChannel() {
+  const inbox = currentInbox();
+  if (!inbox) return;
+  const channel = CHANNELS[inbox.channel];
+  const whatsappNumber = inbox.channel === "twilio" && String((inbox.extra || {}).from).startsWith("whatsapp:");
+  $("sim-address-label").textContent = whatsappNumber ? "WhatsApp phone (via Twilio)" : channel.address;
+  // Each inbox keeps its customer; the first Telegram inbox keeps what the field already holds.
+  if (shownInbox !== null) addresses.set(shownInbox, $("sim-chat-id").value);
+  const initial = shownInbox === null && inbox.channel === "telegram";
+  if (!initial) $("sim-chat-id").value = addresses.get(inbox.id) || channel.example();
+  shownInbox = inbox.id;
+  $("sim-name-hint").textContent = channel.names || whatsappNumber ? ""
+    : `${channel.title} does not send the customer's name`;
+  $("sim-fail-label").textContent = `(${channel.failure})`;
+  const [note, curl] = setupHelp(inbox);
+  $("sim-setup-note").textContent = note;
+  $("sim-setup-curl").textContent = curl;
+  renderLog();
+}
+
+async function loadInboxes() {
+  const { inboxes: list } = await (await fetch("api/inboxes")).json();
+  // Telegram first: it is what the page showed before the other platforms were simulated.
+  const order = ["telegram", ...Object.keys(CHANNELS).filter((c) => c !== "telegram"), ...Object.keys(NOT_SIMULATED)];
+  list.sort((a, b) => order.indexOf(a.channel) - order.indexOf(b.channel));
+  for (const inbox of list) {
+    const simulated = inbox.channel in CHANNELS;
+    const { title, note } = CHANNELS[inbox.channel] || NOT_SIMULATED[inbox.channel]
+      || { title: inbox.channel, note: "not simulated" };
+    const option = new Option(`${title} · ${inbox.name}${simulated ? "" : ` — ${note}`}`, inbox.id);
+    option.disabled = !simulated;
+    $("sim-inbox").append(option);
+    if (simulated) inboxes.set(inbox.id, inbox);
+  }
+  if (!inboxes.size) status("No inbox the simulator can play in the demo data.", true);
+  applyChannel();
+}
+
+$("sim-chat-id").value = CHANNELS.telegram.example();
 $("sim-compose").addEventListener("submit", send);
-// Another customer or inbox is another chat: start its log empty.
-for (const id of ["sim-inbox", "sim-chat-id"]) $(id).addEventListener("change", () => $("sim-log").replaceChildren());
+$("sim-inbox").addEventListener("change", applyChannel);
+// Another customer is another chat: show theirs.
+$("sim-chat-id").addEventListener("input", renderLog);
 $("sim-fail-next").addEventListener("change", armFailure);
-loadInboxes().then(() => setInterval(pollOutbox, 1000));
+const ready = loadInboxes();
+ready.then(() => setInterval(pollOutbox, 1000));
