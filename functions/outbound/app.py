@@ -7,7 +7,7 @@ import json
 from aws_lambda_powertools import Logger
 
 from switchboard.batches import process
-from switchboard.services.delivery import RetryLater
+from switchboard.services.delivery import RequeueLater, RetryLater
 from switchboard.wiring import services
 
 logger = Logger()
@@ -18,8 +18,13 @@ def handler(event: dict, context: object) -> dict:
 
     def handle(record: dict) -> None:
         job = json.loads(record["body"])
-        attempt = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        status = delivery.deliver(job["tenant_id"], job["conversation_id"], job["message_id"], attempt)
+        attempt = int(job.get("attempt_offset", 0)) + int(record.get("attributes", {}).get(
+            "ApproximateReceiveCount", "1"))
+        try:
+            status = delivery.deliver(job["tenant_id"], job["conversation_id"], job["message_id"], attempt)
+        except RequeueLater as paced:  # a new queue message: its receive count starts again, the attempt does not
+            services().requeue_outbound(json.dumps({**job, "attempt_offset": attempt - 1}), paced.delay)
+            return
         logger.info("delivery", extra={"message_id": job["message_id"], "status": str(status), "attempt": attempt})
 
     def on_error(record: dict, exc: Exception) -> None:

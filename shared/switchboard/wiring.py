@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -168,9 +169,16 @@ class Services:
     @cached_property
     def delivery(self) -> Any:
         from .services.delivery import DeliveryService
+        from .store.pacing import Pacer
 
         return DeliveryService(self.messages, self.directory, self.contacts, self.secrets,
-                               self.settings.api_bases(), self.post_to_visitor)
+                               self.settings.api_bases(), self.post_to_visitor, pacer=Pacer(),
+                               public_webhook_base=self.settings.public_webhook_base)
+
+    def requeue_outbound(self, body: str, delay: float) -> None:
+        """Send the job again after ``delay`` seconds: a paced message is not a failed attempt."""
+        self.sqs.send_message(QueueUrl=self.settings.outbound_queue_url, MessageBody=body,
+                              DelaySeconds=min(900, max(1, math.ceil(delay))))
 
     @cached_property
     def provisioning(self) -> Any:

@@ -38,3 +38,15 @@ def test_a_queue_batch_reports_each_failure_and_handles_the_rest():
     result = process([queue_record(m) for m in "abcd"], handle, key, lambda record, exc: None)
     assert handled == ["a", "c"]
     assert result == {"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "d"}]}
+
+
+def test_stream_records_of_bookkeeping_items_are_skipped_not_failed():
+    from switchboard.store.streams import parse_record
+
+    def record(image: dict) -> dict:
+        return {"eventName": "MODIFY", "eventSourceARN": "arn:aws:dynamodb:r:1:table/messages/stream/x",
+                "dynamodb": {"NewImage": image, "SequenceNumber": "1"}}
+
+    pacing = {"pk": {"S": "t#pace#inbox#chat"}, "sk": {"S": "chat"}, "next_at": {"N": "1"}}
+    assert parse_record(record(pacing)) is None
+    assert parse_record(record({**pacing, "kind": {"S": "pace"}})) is None

@@ -67,6 +67,9 @@ class Capabilities:
     reply_window_hours: int | None = None  # e.g. WhatsApp's 24-hour customer service window
     attachments: bool = True
     max_attachment_bytes: int = 16 * 1024 * 1024
+    # The platform's send limits: seconds between two messages to one chat, messages per second per account.
+    chat_interval_seconds: float = 0.0
+    account_per_second: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -74,6 +77,7 @@ class Capabilities:
             "buttons": self.buttons, "max_text_length": self.max_text_length,
             "reply_window_hours": self.reply_window_hours, "attachments": self.attachments,
             "max_attachment_bytes": self.max_attachment_bytes,
+            "chat_interval_seconds": self.chat_interval_seconds, "account_per_second": self.account_per_second,
         }
 
 

@@ -558,7 +558,8 @@ def _named(file: media.Download, file_path: str) -> media.Download:
 class TelegramChannel:
     name = "telegram"
     capabilities = Capabilities(can_edit=True, can_delete=True, read_receipts=False, buttons=8,
-                                max_text_length=MAX_TEXT, max_attachment_bytes=50 * 1024 * 1024)
+                                max_text_length=MAX_TEXT, max_attachment_bytes=50 * 1024 * 1024,
+                                chat_interval_seconds=1.0, account_per_second=30)  # Bot API FAQ limits
 
     def verify(self, request: WebhookRequest, credentials: Credentials) -> None:
         # Telegram signs nothing; the secret_token given to setWebhook is echoed in this header on every call.

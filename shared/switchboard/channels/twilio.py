@@ -408,7 +408,8 @@ class TwilioChannel:
     # The union of what SMS and WhatsApp can do: reads are reported for WhatsApp only (see capabilities_for).
     capabilities = Capabilities(can_edit=False, can_delete=False, read_receipts=True, buttons=0,
                                 max_text_length=MAX_TEXT, reply_window_hours=None,
-                                max_attachment_bytes=5 * 1024 * 1024)
+                                max_attachment_bytes=5 * 1024 * 1024,
+                                account_per_second=1)  # a long code sends one message a second
 
     def capabilities_for(self, address: str) -> Capabilities:
         """What one sender or recipient can do: ``whatsapp:+1…`` (or just ``whatsapp``) versus a phone number."""

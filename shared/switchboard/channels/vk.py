@@ -594,7 +594,8 @@ class VkChannel:
     name = "vk"
     # Outgoing files need an upload to VK first, which the adapter cannot do yet (see _attachment_refs).
     capabilities = Capabilities(can_edit=True, can_delete=True, read_receipts=False, buttons=6,
-                                max_text_length=MAX_TEXT, attachments=False)
+                                max_text_length=MAX_TEXT, attachments=False,
+                                account_per_second=20)  # messages.send: 20 calls a second per community
 
     def verify(self, request: WebhookRequest, credentials: Credentials) -> None:
         # VK signs nothing: the secret key sits in the JSON body, so the body has to be decoded first.

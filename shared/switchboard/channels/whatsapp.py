@@ -484,7 +484,8 @@ class WhatsAppChannel:
     # Documents may be up to 100 MB; every other media type is capped at 16 MB, which is what we advertise.
     capabilities = Capabilities(can_edit=False, can_delete=False, read_receipts=True, buttons=MAX_BUTTONS,
                                 max_text_length=MAX_TEXT, reply_window_hours=24,
-                                max_attachment_bytes=16 * 1024 * 1024)
+                                max_attachment_bytes=16 * 1024 * 1024,
+                                account_per_second=80)  # Cloud API default throughput per number
 
     def verify(self, request: WebhookRequest, credentials: Credentials) -> None:
         meta.verify_signature(request, credentials.webhook_secret)

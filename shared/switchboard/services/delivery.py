@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
 
 from ..channels import channel_for
-from ..channels.base import Channel, OutboundMessage
+from ..channels.base import Channel, Credentials, OutboundMessage
 from ..domain import clock
+from ..domain.directory import Inbox
 from ..domain.errors import DeliveryFailed, NotFound
 from ..domain.message import DeliveryStatus, Message, MessageType
 from ..secrets import SecretStore
 from ..store.contacts import ContactStore
 from ..store.directory import DirectoryStore
 from ..store.messages import MessageStore
+from ..store.pacing import Pacer
 from .widget import public_message
 
 MAX_ATTEMPTS = 5
 THREAD_HISTORY = 50  # messages whose ids an e-mail reply references
+
+
+class RequeueLater(Exception):
+    """The platform's send limit is reached: deliver this message after ``delay`` seconds. Not a failed attempt."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"paced for {delay:.1f} s")
+        self.delay = delay
 
 
 class RetryLater(Exception):
@@ -39,7 +50,8 @@ class DeliveryService:
     def __init__(self, messages: MessageStore, directory: DirectoryStore, contacts: ContactStore,
                  secrets: SecretStore, api_bases: dict[str, str],
                  post_to_visitor: Callable[[Message, str], int],
-                 channels: Callable[[str], Channel] = channel_for) -> None:
+                 channels: Callable[[str], Channel] = channel_for, pacer: Pacer | None = None,
+                 public_webhook_base: str = "") -> None:
         self._messages = messages
         self._directory = directory
         self._contacts = contacts
@@ -47,6 +59,8 @@ class DeliveryService:
         self._api_bases = api_bases
         self._post_to_visitor = post_to_visitor
         self._channels = channels
+        self._pacer = pacer
+        self._public_webhook_base = public_webhook_base.rstrip("/")
 
     def deliver(self, tenant_id: str, conversation_id: str, message_id: str, attempt: int) -> DeliveryStatus | None:
         """Deliver once. Returns the new status, None if there was nothing to do; raises RetryLater to retry."""
@@ -86,10 +100,29 @@ class DeliveryService:
             self._post_to_visitor(message, message.source_id or "")
             return None
         channel = self._channels(inbox.channel)
-        credentials = self._secrets.credentials(inbox)
+        self._pace(message, channel)
+        credentials = self._with_callbacks(inbox, self._secrets.credentials(inbox))
         outbound = OutboundMessage(source_id=message.source_id or "", text=message.text, message_id=message.id,
                                    reply_to_external_id=message.reply_to_external_id, **self._threading(message))
         return channel.send(outbound, credentials, self._api_bases.get(inbox.channel, "")).external_id
+
+    def _pace(self, message: Message, channel: Channel) -> None:
+        """Respect the platform's send limits per chat and per account before calling it."""
+        limits = channel.capabilities
+        if self._pacer is None or not (limits.chat_interval_seconds or limits.account_per_second):
+            return
+        wait = self._pacer.claim(message.tenant_id, message.inbox_id or "", message.source_id or "",
+                                 chat_interval=limits.chat_interval_seconds,
+                                 account_per_second=limits.account_per_second)
+        if wait > 0:
+            raise RequeueLater(wait)
+
+    def _with_callbacks(self, inbox: Inbox, credentials: Credentials) -> Credentials:
+        """Twilio reports delivery to a callback URL given with each send: our own webhook for the inbox."""
+        if inbox.channel != "twilio" or credentials.extra.get("status_callback_url") or not self._public_webhook_base:
+            return credentials
+        url = f"{self._public_webhook_base}/webhooks/twilio/{inbox.id}"
+        return dataclasses.replace(credentials, extra={**credentials.extra, "status_callback_url": url})
 
     def _threading(self, message: Message) -> dict:
         """E-mail replies carry the thread's subject and Message-IDs, so the customer's client threads them."""

@@ -148,6 +148,20 @@ class MessageItem(Model):
     expires_at = NumberAttribute(null=True)
 
 
+class PaceItem(Model):
+    """Send pacing counters; they share the messages table (TTL'd, ignored by the stream consumers)."""
+
+    class Meta:
+        table_name = "messages"
+
+    pk = UnicodeAttribute(hash_key=True)  # "{tenant}#pace#{inbox}#{chat}" | "{tenant}#rate#{inbox}#{second}"
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="pace")
+    next_at = NumberAttribute(null=True)
+    sent = NumberAttribute(null=True)
+    expires_at = NumberAttribute()
+
+
 # ------------------------------------------------------------------ contacts
 class ContactItem(Model):
     class Meta:
@@ -199,6 +213,7 @@ MODELS: dict[str, type[Model]] = {
     "directory_table": DirectoryItem,
     "conversations_table": ConversationItem,
     "messages_table": MessageItem,
+    "pace_table": PaceItem,
     "contacts_table": ContactItem,
     "connections_table": ConnectionItem,
 }
@@ -207,7 +222,7 @@ MODELS: dict[str, type[Model]] = {
 def bind(settings: Settings) -> None:
     """Point every model at its physical table. Called once per process by the composition root."""
     for setting, model in MODELS.items():
-        model.Meta.table_name = getattr(settings, setting)
+        model.Meta.table_name = getattr(settings, "messages_table" if setting == "pace_table" else setting)
         model.Meta.region = settings.region
         model.Meta.max_retry_attempts = 3
         for cls in (model, *model.__subclasses__()):

@@ -21,14 +21,15 @@ class Change:
 
 
 def parse_record(record: dict) -> Change | None:
-    """The change a stream record describes, or None for items nobody reacts to (dedupe keys)."""
+    """The change a stream record describes, or None for items nobody reacts to (dedupe keys, pacing counters)."""
     table = _table_of(record.get("eventSourceARN", ""))
     data = record.get("dynamodb", {})
     new_image, old_image = data.get("NewImage"), data.get("OldImage")
     if table == "conversations":
         return Change("conversations", record["eventName"], _conversation(new_image), _conversation(old_image),
                       new_image or {})
-    kind = (new_image or old_image or {}).get("kind", {}).get("S", "message")
+    image = new_image or old_image or {}
+    kind = image.get("kind", {}).get("S") or ("message" if "type" in image else None)
     if kind == "message":
         return Change("messages", record["eventName"], _message(new_image), _message(old_image), new_image or {})
     if kind == "event":
