@@ -295,3 +295,21 @@ def test_a_reply_to_an_earlier_thread_reopens_that_conversation_instead_of_start
     services.ingest.handle(inbox, [mail("m3@example.org", "Also, my address changed")], now)
     assert len(services.conversation_service.list(owner(demo), status=None, assignee=None, limit=10,
                                                   cursor=None)[0]) == 1
+
+
+def test_an_echo_of_our_own_reply_that_outruns_the_send_answer_is_not_stored_twice(world):
+    from switchboard.domain.inbound import InboundMessage
+
+    services, demo = world
+    deliver(services, demo, update(1, 1, "hello", chat_id=7070))
+    conversation = only_conversation(services, demo)
+    reply = services.conversation_service.reply(owner(demo), conversation.id, "On its way!", None)
+    inbox = services.directory.inbox(telegram_inbox(demo)["id"])
+    # When the platform echoes our reply before the outbound worker recorded its id
+    echo = InboundMessage(source_id="7070", external_id="7070:99", sent_at=clock.iso(clock.now()),
+                          text="On its way!", echo=True)
+    services.ingest.handle(inbox, [echo], clock.iso(clock.now()))
+    # Then there is still one outgoing message, now known by the platform's id
+    outgoing = [m for m in messages(services, demo, conversation.id) if m.type.value == "outgoing"]
+    assert [m.id for m in outgoing] == [reply.id]
+    assert services.messages.find_by_external_id(demo["tenant"]["id"], inbox.id, "7070:99")[1] == reply.id

@@ -32,6 +32,7 @@ from ..store.messages import MessageStore
 MAX_ATTEMPTS = 4
 MAX_THREAD_KEYS = 5  # references looked up for threading; long chains repeat the same conversation
 ECHO_AUTHOR = "Sent from the platform's app"
+ECHO_WINDOW = 20  # recent messages searched for the reply an echo repeats
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ class IngestService:
         """Commit the message with its conversation and contact; retried when a concurrent webhook raced us."""
         for _ in range(MAX_ATTEMPTS):
             identity = self._contacts.identity(inbox.tenant_id, inbox.id, event.source_id)
+            if event.echo and self._is_our_own_send(inbox, event, identity):
+                return IngestResult(duplicates=1)
             plan = _plan(inbox, event, identity, received_at)
             if identity is None and plan.verified:
                 plan = self._link_to_known_contact(inbox, plan)
@@ -131,6 +134,20 @@ class IngestService:
             if outcome is InboundOutcome.DUPLICATE:
                 return IngestResult(duplicates=1)
         raise RuntimeError(f"Could not store message {event.external_id} after {MAX_ATTEMPTS} attempts")
+
+    def _is_our_own_send(self, inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None) -> bool:
+        """An echo of a reply we are sending right now (the platform echoed it before its send answer reached us):
+        the same text, to the same contact, not yet given a platform id. It is ours; keep its id, store nothing."""
+        if identity is None or identity.open_conversation_id is None:
+            return False
+        recent, _ = self._messages.page(inbox.tenant_id, identity.open_conversation_id, limit=ECHO_WINDOW,
+                                        cursor=None)
+        for message in reversed(recent):
+            if (message.type is MessageType.OUTGOING and message.author_name != ECHO_AUTHOR
+                    and message.external_id in (None, event.external_id) and message.text == event.text):
+                self._messages.remember_external_id(message, event.external_id)
+                return True
+        return False
 
     def _link_to_known_contact(self, inbox: Inbox, plan: InboundWrite) -> InboundWrite:
         """A new address the platform vouches for, already verified for a contact (say, the same phone on WhatsApp
