@@ -76,3 +76,33 @@ def test_a_widget_visitor_and_an_operator_talk_through_the_browser(stack, browse
 
     expect(visitor.locator("#sb-widget-messages .sb-msg.sb-out")).to_contain_text("blue is in stock",
                                                                                  timeout=15_000)
+
+
+def test_a_whatsapp_customer_and_an_operator_talk_through_the_browser(stack, browser):
+    anna = next(p for p in stack.demo["operators"] if p["email"] == "anna@acme.example")
+    whatsapp = next(i for i in stack.demo["inboxes"] if i["channel"] == "whatsapp")
+
+    customer = browser.new_page()
+    customer.goto(f"{stack.urls['gateway']}/sim/")
+    customer.select_option("#sim-inbox", value=whatsapp["id"])
+    customer.fill("#sim-chat-id", "447700900777")
+    customer.fill("#sim-name", "Wanda WhatsApp")
+    customer.fill("#sim-text", "Is the blue kettle back in stock?")
+    customer.click("#sim-send")
+    expect(customer.locator("#sim-log .bubble.customer")).to_contain_text("blue kettle")
+
+    operator = browser.new_page()
+    operator.goto(stack.urls["client"])
+    operator.fill("#login-email", anna["email"])
+    operator.fill("#login-password", anna["password"])
+    operator.click("#login-submit")
+    row = operator.locator("li.conversation-row", has_text="Wanda WhatsApp")
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row.locator(".channel-badge")).to_have_attribute("data-channel", "whatsapp")
+    row.click()
+    operator.fill("#reply-text", "Yes, since this morning.")
+    operator.click("#reply-send")
+
+    expect(customer.locator("#sim-log .bubble.bot")).to_contain_text("since this morning", timeout=15_000)
+    outgoing = operator.locator("#messages .message.outgoing", has_text="since this morning")
+    expect(outgoing.locator(".status")).to_have_text(re.compile("sent"), timeout=15_000)
