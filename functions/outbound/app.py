@@ -7,13 +7,15 @@ import json
 from aws_lambda_powertools import Logger
 
 from switchboard.batches import process
-from switchboard.services.delivery import RequeueLater, RetryLater
 from switchboard.wiring import services
 
 logger = Logger()
 
 
 def handler(event: dict, context: object) -> dict:
+    # Imported on the first call, like everything behind services(): the module itself stays cheap to import.
+    from switchboard.services.delivery import RequeueLater, RetryLater
+
     delivery = services().delivery
 
     def handle(record: dict) -> None:
