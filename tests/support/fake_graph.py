@@ -7,9 +7,10 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+
+from tests.support.local_server import Received, local_server
 
 
 @dataclass(frozen=True)
@@ -63,32 +64,14 @@ class FakeGraphApi:
         return {"recipient_id": (payload.get("recipient") or {}).get("id"), "message_id": f"m_FAKE{number:04d}"}
 
 
-# Named apart from the fixture so test modules can import it without shadowing the ``graph_api`` argument (F811).
-@pytest.fixture(name="graph_api")
-def graph_api_fixture() -> Iterator[FakeGraphApi]:
+@pytest.fixture
+def graph_api() -> Iterator[FakeGraphApi]:
     api = FakeGraphApi()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            status, body, extra = api.reply_to(self.path, json.loads(raw), headers)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request: Received) -> tuple[int, bytes, dict[str, str]]:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        return api.reply_to(request.path, json.loads(request.body), headers)
 
-        def log_message(self, *args) -> None:  # keep pytest output clean
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    api.base_url = f"http://127.0.0.1:{server.server_address[1]}/v21.0"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield api
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with local_server(answer) as url:
+        api.base_url = f"{url}/v21.0"
+        yield api

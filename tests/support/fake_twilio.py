@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+
+from tests.support.local_server import Received, local_server
 
 
 @dataclass(frozen=True)
@@ -57,27 +57,10 @@ class FakeTwilioApi:
 def twilio_api() -> Iterator[FakeTwilioApi]:
     api = FakeTwilioApi()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            form = urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
-            status, body, headers = api.reply_to(TwilioCall(self.path, self.headers.get("Authorization"), form))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request: Received) -> tuple[int, bytes, dict[str, str]]:
+        form = urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+        return api.reply_to(TwilioCall(request.path, request.headers.get("Authorization"), form))
 
-        def log_message(self, *args) -> None:  # keep pytest output clean
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield api
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with local_server(answer) as url:
+        api.base_url = url
+        yield api

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+
+from tests.support.local_server import Received, local_server
 
 
 class FakeVkApi:
@@ -60,26 +60,12 @@ class FakeVkApi:
 def vk_api() -> Iterator[FakeVkApi]:
     api = FakeVkApi()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            path, _, query = self.path.partition("?")
-            form = dict(urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-            status, body = api.reply_to(path, query, form)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request: Received) -> tuple[int, bytes, dict[str, str]]:
+        path, _, query = request.path.partition("?")
+        form = dict(urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+        status, body = api.reply_to(path, query, form)
+        return status, body, {}
 
-        def log_message(self, *args) -> None:  # keep pytest output clean
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield api
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with local_server(answer) as url:
+        api.base_url = url
+        yield api
