@@ -53,10 +53,24 @@ export function messageElement(message, handlers) {
       message.forwarded_from ? el('div', { class: 'forwarded' }, `Forwarded from ${message.forwarded_from}`) : null,
       message.reply_to_external_id ? el('div', { class: 'reply-to' }, '↪ In reply to an earlier message') : null,
       message.text ? el('div', { class: 'text' }, message.text) : null,
+      message.deleted_at ? el('div', { class: 'deleted' }, 'The customer deleted this message') : null,
+      quotedHistory(message),
       attachmentList(message.attachments),
       metaLine(message, type),
       failureLine(message),
       message.localKey && message.status === 'failed' ? localActions(message, handlers) : null));
+}
+
+/** E-mail: the quoted history is folded away, one click brings back the full text as received. */
+function quotedHistory(message) {
+  if (!message.full_text || message.full_text === message.text) return null;
+  const full = el('div', { class: 'text quoted', hidden: true }, message.full_text);
+  const toggle = el('button', { type: 'button', class: 'show-quoted' }, 'Show quoted text');
+  toggle.addEventListener('click', () => {
+    full.hidden = !full.hidden;
+    toggle.textContent = full.hidden ? 'Show quoted text' : 'Hide quoted text';
+  });
+  return el('div', { class: 'quoted-history' }, toggle, full);
 }
 
 function activityElement(message) {

@@ -49,6 +49,7 @@ def message_view(message: Message, link: Callable[[str, str | None], str] | None
         "failure_reason": message.failure_reason,
         "edited_at": message.edited_at,
         "deleted_at": message.deleted_at,
+        "full_text": message.meta.get("full_text"),  # e-mail: with the quoted history the view folds away
         "reactions": message.meta.get("reactions") or {},
         "forwarded_from": message.forwarded_from,
         "reply_to_external_id": message.reply_to_external_id,
