@@ -77,7 +77,9 @@ class LocalStack:
         self.functions = {logical_id: LambdaFunction(spec, provisioned.physical_ids[logical_id])
                           for logical_id, spec in functions(template).items()}
         self.demo = _seed_demo() if seed else {}
-        simulator = Simulator(gateway)
+        _connect_demo_email(self.demo, self.outputs)
+        simulator = Simulator(gateway, inbound_mail_bucket=self.outputs.get("InboundMailBucketName"),
+                              inbound_mail_topic=self.outputs.get("InboundMailTopicArn"))
         simulator.set_inboxes(self.demo.get("inboxes", []))
         self.simulator = simulator
         self._server.start(self._gateway(template, provisioned, parameters, simulator).app)
@@ -194,6 +196,31 @@ def simulated_platforms(gateway: str) -> dict[str, str]:
         "TwilioApiBase": f"{gateway}/sim/twilio",
         "PublicWebhookBase": gateway,
     }
+
+
+def _connect_demo_email(demo: dict[str, Any], outputs: dict[str, str]) -> None:
+    """What connecting the demo e-mail inbox to SES takes: it trusts the stack's InboundMailTopic (topic_arn, added
+    to its SSM credentials and to the demo data), and its sender address is verified in (moto's) SES."""
+    topic_arn = outputs.get("InboundMailTopicArn")
+    mailboxes = [inbox for inbox in demo.get("inboxes", []) if inbox.get("channel") == "email"]
+    if not topic_arn or not mailboxes:
+        return
+    import boto3
+
+    from switchboard.channels.base import Credentials
+    from switchboard.wiring import services
+
+    secrets = services().secrets
+    for demo_inbox in mailboxes:
+        inbox = services().directory.inbox(demo_inbox["id"])
+        current = secrets.credentials(inbox)
+        extra = {**current.extra, "topic_arn": topic_arn}
+        secrets.put(inbox.tenant_id, inbox.id, Credentials(current.webhook_secret, current.token, extra))
+        demo_inbox["extra"] = {**demo_inbox.get("extra", {}), "topic_arn": topic_arn}  # a copy: seed data is shared
+        sender = extra.get("from_address")
+        if sender:
+            region = os.environ.get("SES_REGION") or None
+            boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)
 
 
 def _seed_demo() -> dict[str, Any]:

@@ -53,4 +53,6 @@ class SecretStore:
         name = self.name_for(tenant_id, inbox_id)
         value = {"webhook_secret": credentials.webhook_secret, "token": credentials.token, "extra": credentials.extra}
         client.put_parameter(Name=name, Value=json.dumps(value), Type="SecureString", Overwrite=True)  # type: ignore[attr-defined]
+        if self._provider is not None:
+            self._provider.clear_cache()  # type: ignore[attr-defined]  # this process must not keep the old value
         return name

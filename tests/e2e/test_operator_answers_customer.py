@@ -106,3 +106,37 @@ def test_a_whatsapp_customer_and_an_operator_talk_through_the_browser(stack, bro
     expect(customer.locator("#sim-log .bubble.bot")).to_contain_text("since this morning", timeout=15_000)
     outgoing = operator.locator("#messages .message.outgoing", has_text="since this morning")
     expect(outgoing.locator(".status")).to_have_text(re.compile("sent"), timeout=15_000)
+
+
+def test_an_email_customer_and_an_operator_talk_through_the_browser(stack, browser):
+    anna = next(p for p in stack.demo["operators"] if p["email"] == "anna@acme.example")
+    email = next(i for i in stack.demo["inboxes"] if i["channel"] == "email")
+
+    customer = browser.new_page()
+    customer.goto(f"{stack.urls['gateway']}/sim/")
+    customer.select_option("#sim-inbox", value=email["id"])
+    expect(customer.locator("#sim-subject")).to_be_visible()
+    customer.fill("#sim-chat-id", "erin.email@example.org")
+    customer.fill("#sim-name", "Erin Email")
+    customer.fill("#sim-subject", "Invoice for order 1042")
+    customer.fill("#sim-text", "Could you send me the invoice again?")
+    customer.click("#sim-send")
+    expect(customer.locator("#sim-log .bubble.customer")).to_contain_text("invoice again")
+
+    operator = browser.new_page()
+    operator.goto(stack.urls["client"])
+    operator.fill("#login-email", anna["email"])
+    operator.fill("#login-password", anna["password"])
+    operator.click("#login-submit")
+    row = operator.locator("li.conversation-row", has_text="Erin Email")
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row.locator(".channel-badge")).to_have_attribute("data-channel", "email")
+    row.click()
+    operator.fill("#reply-text", "Of course, it is on its way.")
+    operator.click("#reply-send")
+
+    reply = customer.locator("#sim-log .bubble.bot", has_text="it is on its way")
+    expect(reply).to_be_visible(timeout=15_000)
+    expect(reply.locator(".subject")).to_have_text("Re: Invoice for order 1042")
+    outgoing = operator.locator("#messages .message.outgoing", has_text="it is on its way")
+    expect(outgoing.locator(".status")).to_have_text(re.compile("sent"), timeout=15_000)

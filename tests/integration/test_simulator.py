@@ -278,3 +278,63 @@ def test_vks_confirmation_is_answered_with_the_confirmation_code(stack):
                         json={"type": "confirmation", "group_id": int(inbox["extra"]["group_id"]),
                               "secret": inbox["webhook_secret"]})
     assert (answer.status_code, answer.text) == (200, inbox["extra"]["confirmation_code"])
+
+
+# ---------------------------------------------------------------------- e-mail: S3, a signed SNS notification and SES
+
+
+def _sent_mail_to(stack: LocalStack, address: str) -> list[dict]:
+    answer = httpx.get(f"{stack.urls['simulator']}api/mail", params={"to": address}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["messages"]
+
+
+def test_an_email_customer_writes_the_owner_replies_through_ses_and_the_answer_threads_back(stack, owner):
+    inbox = demo_inbox(stack, "email")
+    address, name = f"ada.{secrets.token_hex(3)}@example.org", f"Ada {secrets.token_hex(3)}"
+    subject, text = f"Order {secrets.token_hex(2)} is late", "Where is my order? It was due on Monday."
+
+    def writes(body: str, **extra: Any) -> dict:
+        answer = httpx.post(f"{stack.urls['simulator']}api/email/{inbox['id']}/send", timeout=30,
+                            json={"from": address, "name": name, "subject": subject, "text": body, **extra})
+        assert answer.status_code == 200, answer.text
+        sent = answer.json()
+        assert sent["status"] == 200, sent
+        return sent
+
+    # Given a customer whose mail SES stored in S3 and announced through the signed SNS notification
+    first = writes(text)
+    assert first["body"]["SignatureVersion"] == "1" and first["body"]["TopicArn"] == inbox["extra"]["topic_arn"]
+
+    # Then the owner sees an e-mail conversation with the customer's name
+    row = eventually(lambda: conversation_of_email(owner, name))
+    assert row["channel"] == "email" and row["inbox_id"] == inbox["id"]
+
+    # When the owner replies
+    reply = _reply(owner, row, "It left the warehouse this morning.")
+
+    # Then SES sent it to the customer, as an answer to their mail, and the reply is sent
+    mail = eventually(lambda: _sent_mail_to(stack, address))[0]
+    assert mail["subject"] == f"Re: {subject}"
+    assert mail["in_reply_to"] == first["message_id"]
+    assert "It left the warehouse this morning." in mail["text"]
+    eventually(lambda: _message(owner, row["id"], reply["id"], status="sent"))
+
+    # When the owner resolves the conversation and the customer answers the reply
+    resolved = owner.post(f"/v1/conversations/{row['id']}/resolve")
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved", resolved.text
+    ours = mail["references"].split()[-1]  # the product's own id goes last in References (SES rewrites Message-ID)
+    writes("Thanks, it just arrived!", in_reply_to=ours)
+
+    # Then the same conversation reopens with the answer
+    def reopened() -> dict | None:
+        current = owner.conversation(row["id"])
+        texts = [message["text"] for message in current["messages"]["items"]]
+        return current if "Thanks, it just arrived!" in texts else None
+
+    assert eventually(reopened)["conversation"]["status"] == "open"
+
+
+def conversation_of_email(owner: Operator, name: str) -> dict | None:
+    return next((row for row in owner.conversations(limit=100)
+                 if row["channel"] == "email" and row["contact"]["name"] == name), None)

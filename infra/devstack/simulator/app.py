@@ -1,6 +1,7 @@
 """The messenger simulator, mounted at /sim: fake platform APIs (Telegram, Meta's Graph API for WhatsApp, Messenger and
 Instagram, VK, Twilio) that record what the service sends, a control API to write as a customer through real, signed
-webhooks and to make the next send fail, the e-mails moto's SES kept, and a page."""
+webhooks (e-mail: mail in S3 and a signed SNS notification) and to make the next send fail, the e-mails moto's SES
+kept, and a page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from infra.devstack.moto_internals import sent_emails
 from infra.devstack.simulator.core import Context, Failure, Failures, Inboxes, Outbox, Webhooks, json_body
+from infra.devstack.simulator.email import Email, mail_summary
 from infra.devstack.simulator.messenger import SendApi
 from infra.devstack.simulator.meta import GraphApi
 from infra.devstack.simulator.telegram import Telegram
@@ -38,8 +40,11 @@ class Platform(Protocol):
 class Simulator:
     """The simulated platforms, sharing the demo inboxes, one outbox and the armed failures."""
 
-    def __init__(self, gateway_url: str, public_webhook_base: str | None = None) -> None:
+    def __init__(self, gateway_url: str, public_webhook_base: str | None = None, *,
+                 inbound_mail_bucket: str | None = None, inbound_mail_topic: str | None = None) -> None:
         self._context = Context(Inboxes(), Outbox(), Failures(), Webhooks(gateway_url, public_webhook_base))
+        # Not a Platform: SES is moto's, so there is no fake API here and nothing for fail-next to arm.
+        self.email = Email(self._context, inbound_mail_bucket, inbound_mail_topic, sent=sent_emails)
         whatsapp, send_api = WhatsApp(self._context), SendApi(self._context)
         platforms: list[Platform] = [Telegram(self._context), whatsapp, send_api, Vk(self._context),
                                      Twilio(self._context)]
@@ -48,6 +53,7 @@ class Simulator:
         self.app = Starlette(routes=[
             *routes,
             *GraphApi(self._context, whatsapp, send_api).routes(),
+            *self.email.routes(),
             Route("/api/{channel}/fail-next", self._fail_next, methods=["POST", "DELETE"]),
             Route("/api/outbox", self._outbox),
             Route("/api/inboxes", self._list_inboxes),
@@ -91,10 +97,8 @@ class Simulator:
         return JSONResponse({"inboxes": self._context.inboxes.all()})
 
     async def _mail(self, request: Request) -> JSONResponse:
-        return JSONResponse({"messages": [_mail_summary(message) for message in sent_emails()]})
-
-
-def _mail_summary(message: Any) -> dict[str, Any]:
-    """moto keeps formatted, raw and templated messages as different classes; show what each has."""
-    fields = ("id", "source", "destinations", "subject", "body", "raw_data", "template", "template_data")
-    return {name: getattr(message, name) for name in fields if hasattr(message, name)}
+        """What moto's SES sent, each with its recipients ("to"), subject, text and threading headers; ``?to=``
+        keeps the mail to one address."""
+        to = request.query_params.get("to", "").strip().lower()
+        messages = [mail_summary(message) for message in sent_emails()]
+        return JSONResponse({"messages": [message for message in messages if not to or to in message["to"]]})

@@ -1,5 +1,6 @@
 // The customer's side of a chat on any simulated platform: posts messages through the simulator (which turns them
 // into the platform's signed webhooks) and shows the replies the service sent this customer through the fake API.
+// E-mail goes through S3 and a signed SNS notification; its replies are the mails moto's SES sent to the customer.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -25,19 +26,23 @@ const CHANNELS = {
         failure: "VK error 901: the customer has not allowed the community's messages" },
   twilio: { title: "SMS", address: "SMS phone", example: () => `+1555${digits(7)}`, names: false,
             failure: "Twilio error 21610: the customer texted STOP" },
+  // SES is moto's, not the simulator's: there is no fail-next for it.
+  email: { title: "E-mail", address: "Customer e-mail", example: () => `ada.${digits(4)}@example.org`, names: true,
+           failure: null },
 };
 const NOT_SIMULATED = {
-  email: { title: "E-mail", note: "not simulated yet: the e-mail adapter is being finished" },
   widget: { title: "Chat widget", note: "use the widget page at /widget/" },
 };
 
 const inboxes = new Map();
 const logs = new Map(); // "inbox id|address" → entries, so switching back to a customer shows their chat again
 const addresses = new Map(); // inbox id → the customer last used there
+const lastMail = new Map(); // "inbox id|address" → Message-ID of the last mail SES sent them (what they answer)
+const seenMail = new Set(); // ids of the SES mails already in the log
 let lastSeq = 0;
 let shownInbox = null;
 
-const plain = (address) => String(address ?? "").replace(/^whatsapp:/, "").replace(/^\+/, "");
+const plain = (address) => String(address ?? "").replace(/^whatsapp:/, "").replace(/^\+/, "").toLowerCase();
 const keyOf = (inboxId, address) => `${inboxId}|${plain(address)}`;
 const currentInbox = () => inboxes.get($("sim-inbox").value);
 const currentKey = () => keyOf($("sim-inbox").value, $("sim-chat-id").value);
@@ -60,6 +65,12 @@ async function post(path, body, method = "POST") {
 function bubble(entry) {
   const item = document.createElement("li");
   item.className = `bubble ${entry.kind}` + (entry.failed ? " failed" : "");
+  if (entry.subject) {
+    const subject = document.createElement("span");
+    subject.className = "subject";
+    subject.textContent = entry.subject;
+    item.append(subject);
+  }
   item.append(entry.failed && entry.reason ? `✗ ${entry.reason}\n${entry.text}` : entry.text);
   for (const choice of entry.choices || []) item.append(choiceButton(choice));
   if (entry.receipts) item.append(receiptButtons(entry));
@@ -140,6 +151,30 @@ async function pollOutbox() {
   }
 }
 
+// ------------------------------------------------------------------ mail SES sent (moto keeps it)
+
+async function pollMail() {
+  if (![...inboxes.values()].some((inbox) => inbox.channel === "email")) return;
+  try {
+    const { messages } = await (await fetch("api/mail")).json();
+    for (const mail of messages) {
+      if (seenMail.has(mail.id)) continue;
+      seenMail.add(mail.id);
+      const sender = plain(String(mail.source || "").replace(/^.*</, "").replace(/>.*$/, ""));
+      const inbox = [...inboxes.values()].find((candidate) => candidate.channel === "email"
+        && plain((candidate.extra || {}).from_address) === sender);
+      if (!inbox) continue;
+      for (const recipient of mail.to || []) {
+        const key = keyOf(inbox.id, recipient);
+        if (mail.message_id) lastMail.set(key, mail.message_id);
+        addEntry(key, { kind: "bot", subject: mail.subject, text: mail.text, at: Date.now() / 1000 });
+      }
+    }
+  } catch (error) {
+    status(`Sent mail unavailable: ${error}`, true);
+  }
+}
+
 // ------------------------------------------------------------------ the customer's actions
 
 async function sendAs(body, shown) {
@@ -147,9 +182,16 @@ async function sendAs(body, shown) {
   if (!inbox) return status("Pick an inbox first.", true);
   const key = currentKey();
   const payload = { from: $("sim-chat-id").value.trim(), name: $("sim-name").value.trim(), ...body };
+  let subject = null;
+  if (inbox.channel === "email") {
+    // Like a mail client answering the latest mail: its Message-ID threads the answer into the conversation.
+    subject = $("sim-subject").value.trim();
+    payload.subject = subject;
+    if (lastMail.has(key)) payload.in_reply_to = lastMail.get(key);
+  }
   const { ok, status: code, result } = await post(`api/${inbox.channel}/${encodeURIComponent(inbox.id)}/send`, payload);
   const delivered = ok && result.status === 200;
-  addEntry(key, { kind: "customer", text: shown, at: Date.now() / 1000, failed: !delivered,
+  addEntry(key, { kind: "customer", subject, text: shown, at: Date.now() / 1000, failed: !delivered,
                   reason: delivered ? null : `webhook answered ${result.status ?? code}` });
   status(delivered ? "Delivered to the webhook." : `Webhook answered ${result.status ?? code}: ${result.response ?? ""}`,
          !delivered);
@@ -194,7 +236,7 @@ function receiptButtons(entry) {
 
 async function armFailure() {
   const inbox = currentInbox();
-  if (!inbox) return;
+  if (!inbox || !CHANNELS[inbox.channel].failure) return;
   const channel = inbox.channel;
   if ($("sim-fail-next").checked) {
     await post(`api/${channel}/fail-next`, { recipient: $("sim-chat-id").value.trim() });
@@ -217,6 +259,11 @@ function showArmed(armed) {
 function setupHelp(inbox) {
   const hook = `${location.origin}/webhooks/${inbox.channel}/${inbox.id}`;
   const extra = inbox.extra || {};
+  if (inbox.channel === "email") {
+    return ["An SES receipt rule stores the mail in the InboundMailBucket and notifies this SNS topic, which is "
+            + "subscribed to the webhook; the simulator signs as SNS with its own certificate, which the local stack "
+            + "trusts.", `Topic: ${extra.topic_arn}\nWebhook URL: ${hook}\nReplies come from: ${extra.from_address}`];
+  }
   if (["whatsapp", "messenger", "instagram"].includes(inbox.channel)) {
     return ["Meta checks the callback URL with a GET; the service answers with the challenge (prints 1158201444).",
             `curl '${hook}?hub.mode=subscribe&hub.verify_token=${extra.verify_token}&hub.challenge=1158201444'`];
@@ -251,7 +298,10 @@ function applyChannel() {
   shownInbox = inbox.id;
   $("sim-name-hint").textContent = channel.names || whatsappNumber ? ""
     : `${channel.title} does not send the customer's name`;
-  $("sim-fail-label").textContent = `(${channel.failure})`;
+  $("sim-fail-label").textContent = channel.failure ? `(${channel.failure})` : "";
+  $("sim-fail-field").hidden = !channel.failure;
+  $("sim-subject-field").hidden = inbox.channel !== "email";
+  $("sim-chat-id").inputMode = inbox.channel === "email" ? "email" : "numeric";
   const [note, curl] = setupHelp(inbox);
   $("sim-setup-note").textContent = note;
   $("sim-setup-curl").textContent = curl;
@@ -283,4 +333,4 @@ $("sim-inbox").addEventListener("change", applyChannel);
 $("sim-chat-id").addEventListener("input", renderLog);
 $("sim-fail-next").addEventListener("change", armFailure);
 const ready = loadInboxes();
-ready.then(() => setInterval(pollOutbox, 1000));
+ready.then(() => setInterval(() => { pollOutbox(); pollMail(); }, 1000));
