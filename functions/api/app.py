@@ -11,6 +11,7 @@ from chalice import Chalice, Response
 from switchboard.domain import clock
 from switchboard.domain.conversation import OperatorView
 from switchboard.domain.errors import BadRequest, SwitchboardError, UnsupportedMediaType
+from switchboard.domain.message import Attachment, kind_for_mime
 from switchboard.problems import CONTENT_TYPE, problem
 from switchboard.services.views import conversation_view, message_view
 from switchboard.wiring import services
@@ -19,6 +20,7 @@ app = Chalice(app_name="switchboard-api")
 app.api.cors = True
 
 MAX_PAGE = 100
+MAX_ATTACHMENTS = 10
 
 
 def _error(error: SwitchboardError) -> Response:
@@ -158,8 +160,22 @@ def list_messages(conversation_id: str) -> dict:
 @api_route("/v1/conversations/{conversation_id}/messages", methods=("POST",), status=201)
 def reply(conversation_id: str) -> dict:
     viewer, body = _viewer(), _body()
-    message = services().conversation_service.reply(viewer, conversation_id, body.get("text"), _client_id(body))
+    message = services().conversation_service.reply(viewer, conversation_id, body.get("text"), _client_id(body),
+                                                    _uploaded(body.get("attachments")))
     return message_view(message, services().attachments.link)
+
+
+@api_route("/v1/conversations/{conversation_id}/uploads", methods=("POST",), status=201)
+def upload(conversation_id: str) -> dict:
+    """Where to PUT a file for a reply: a pre-signed URL, within the channel's size limit."""
+    from switchboard.channels import channel_for
+    from switchboard.services.conversations import upload_prefix
+
+    viewer, body = _viewer(), _body()
+    conversation = services().conversation_service.get(viewer, conversation_id)
+    limit = channel_for(conversation.channel).capabilities.max_attachment_bytes
+    return services().attachments.upload(upload_prefix(conversation), body.get("name"), body.get("mime"),
+                                         body.get("size"), limit)
 
 
 @api_route("/v1/conversations/{conversation_id}/notes", methods=("POST",), status=201)
@@ -264,6 +280,17 @@ def post_inbox_message(inbox_id: str) -> dict:
     scheme, _, key = header.partition(" ")
     caller = services().api_keys.authenticate(key.strip() if scheme.lower() == "bearer" else "")
     return services().api_inbound.post(caller, inbox_id, _body(), clock.iso(clock.now()))
+
+
+def _uploaded(items: object) -> list[Attachment]:
+    if items is None:
+        return []
+    if not isinstance(items, list) or len(items) > MAX_ATTACHMENTS or not all(
+            isinstance(item, dict) and isinstance(item.get("key"), str) for item in items):
+        raise BadRequest(f"attachments must be a list of at most {MAX_ATTACHMENTS} uploads (key, name, mime, size).")
+    return [Attachment(kind=kind_for_mime(item.get("mime")), name=item.get("name"), mime=item.get("mime"),
+                       size=item.get("size") if isinstance(item.get("size"), int) else None,
+                       meta={"key": item["key"]}) for item in items]
 
 
 def _client_id(body: dict) -> str | None:

@@ -173,7 +173,7 @@ class Services:
 
         return DeliveryService(self.messages, self.directory, self.contacts, self.secrets,
                                self.settings.api_bases(), self.post_to_visitor, pacer=Pacer(),
-                               public_webhook_base=self.settings.public_webhook_base)
+                               public_webhook_base=self.settings.public_webhook_base, link=self.attachments.link)
 
     def requeue_outbound(self, body: str, delay: float) -> None:
         """Send the job again after ``delay`` seconds: a paced message is not a failed attempt."""

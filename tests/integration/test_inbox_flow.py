@@ -191,3 +191,28 @@ def test_a_customers_file_is_fetched_after_the_message_and_served_by_a_presigned
     assert attachment["name"] == "invoice.pdf" and attachment["mime"] == "application/pdf"
     download = httpx.get(attachment["url"])
     assert download.status_code == 200 and download.content.startswith(b"simulated file")
+
+
+def test_an_operator_sends_a_file_through_an_upload_link(stack, anna, customer):
+    customer.says("Can you send me the invoice?")
+    row = opened(anna, customer)
+    ticket = anna.post(f"/v1/conversations/{row['id']}/uploads",
+                       {"name": "invoice 42.pdf", "mime": "application/pdf", "size": 13})
+    assert ticket.status_code == 201, ticket.text
+    upload = ticket.json()
+    assert httpx.put(upload["upload_url"], content=b"%PDF-1.7 test", headers=upload["headers"]).status_code == 200
+    reply = anna.post(f"/v1/conversations/{row['id']}/messages",
+                      {"text": "Here it is.", "attachments": [upload["attachment"]]})
+    assert reply.status_code == 201 and reply.json()["attachments"][0]["url"]
+    # Then the bot sends the text and the document (by a link the platform downloads), and the reply is sent
+    eventually(lambda: [call for call in stack.simulator.calls() if call["method"] == "sendDocument"
+                        and str(call["payload"].get("chat_id")) == str(customer.chat_id)])
+    eventually(lambda: [m for m in anna.conversation(row["id"])["messages"]["items"]
+                        if m["id"] == reply.json()["id"] and m["status"] == "sent"])
+    # A key from another conversation is refused
+    forged = dict(upload["attachment"], key="someone-else/other-conversation/uploads/x.pdf")
+    assert anna.post(f"/v1/conversations/{row['id']}/messages",
+                     {"text": "x", "attachments": [forged]}).status_code == 400
+    # And an upload over the channel's limit is refused before anything is stored
+    too_big = anna.post(f"/v1/conversations/{row['id']}/uploads", {"name": "movie.mp4", "size": 10**10})
+    assert too_big.status_code == 400

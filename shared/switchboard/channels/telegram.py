@@ -555,6 +555,15 @@ def _named(file: media.Download, file_path: str) -> media.Download:
     return replace(file, name=name, mime=mime)
 
 
+# Outgoing files by kind: the Bot API method and the field that carries the file's URL.
+_FILE_METHODS = {
+    "image": ("sendPhoto", "photo"),
+    "video": ("sendVideo", "video"),
+    "audio": ("sendAudio", "audio"),
+    "voice": ("sendVoice", "voice"),
+}
+
+
 class TelegramChannel:
     name = "telegram"
     capabilities = Capabilities(can_edit=True, can_delete=True, read_receipts=False, buttons=8,
@@ -586,13 +595,17 @@ class TelegramChannel:
 
         If a later chunk fails the error is raised even though earlier chunks were delivered.
         """
-        chunks = split_text(message.text)
+        chunks = split_text(message.text) if message.text else []
         first_id: str | None = None
         for index, chunk in enumerate(chunks):
             payload = _payload(message, chunk, first=index == 0, last=index == len(chunks) - 1)
             result = _call("sendMessage", payload, credentials, api_base)
             if first_id is None:
                 first_id = _sent_id(result)
+        for attachment in message.attachments:  # Telegram fetches each file from its (pre-signed) URL
+            method, field = _FILE_METHODS.get(attachment.kind, ("sendDocument", "document"))
+            result = _call(method, {"chat_id": message.source_id, field: attachment.url}, credentials, api_base)
+            first_id = first_id or _sent_id(result)
         return SendResult(external_id=first_id)
 
     def download(self, ref: str, credentials: Credentials, api_base: str, max_bytes: int) -> media.Download:

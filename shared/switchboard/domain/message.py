@@ -52,6 +52,12 @@ class AttachmentKind(StrEnum):
     CONTACT = "contact"
 
 
+def kind_for_mime(mime: str | None) -> AttachmentKind:
+    family = (mime or "").split("/", 1)[0]
+    return {"image": AttachmentKind.IMAGE, "video": AttachmentKind.VIDEO,
+            "audio": AttachmentKind.AUDIO}.get(family, AttachmentKind.FILE)
+
+
 @dataclass(frozen=True)
 class Attachment:
     kind: AttachmentKind

@@ -11,13 +11,15 @@ from typing import Any
 from ..channels import channel_for
 from ..channels.base import Channel
 from ..channels.media import MediaRefused
-from ..domain.errors import DeliveryFailed
+from ..domain.errors import BadRequest, DeliveryFailed
+from ..domain.ids import ulid
 from ..domain.message import Attachment, Message
 from ..secrets import SecretStore
 from ..store.directory import DirectoryStore
 from ..store.messages import MessageStore
 
 LINK_SECONDS = 3600
+UPLOAD_SECONDS = 900
 
 
 class AttachmentService:
@@ -49,6 +51,23 @@ class AttachmentService:
                 ref, credentials, self._api_bases.get(inbox.channel, ""), channel.capabilities.max_attachment_bytes))
         self._messages.set_attachments(message, attachments)
         return sum(1 for index in pending if "key" in attachments[index].meta)
+
+    def upload(self, prefix: str, name: object, mime: object, size: object, max_bytes: int) -> dict:
+        """A pre-signed PUT for an operator's file, under ``prefix`` (the conversation's uploads), size-checked."""
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequest("Give the file's name.")
+        if not isinstance(size, int) or size <= 0:
+            raise BadRequest("Give the file's size in bytes.")
+        if size > max_bytes:
+            raise BadRequest(f"The file is larger than this channel accepts ({size // 1024} KB > "
+                             f"{max_bytes // 1024} KB).")
+        content_type = mime if isinstance(mime, str) and "/" in mime else "application/octet-stream"
+        key = f"{prefix}{ulid()}-{_safe_name(name)}"
+        url = self._s3.generate_presigned_url(
+            "put_object", Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=UPLOAD_SECONDS)
+        return {"upload_url": url, "key": key, "headers": {"Content-Type": content_type},
+                "attachment": {"key": key, "name": name.strip()[:200], "mime": content_type, "size": size}}
 
     def link(self, key: str, name: str | None = None) -> str:
         """A pre-signed GET for an operator's browser, valid for an hour."""

@@ -10,7 +10,7 @@ from ..domain import clock
 from ..domain.conversation import Action, Conversation, OperatorView, Status, next_status
 from ..domain.errors import BadRequest, Conflict, IllegalTransition, NotFound
 from ..domain.ids import ulid
-from ..domain.message import DeliveryStatus, Message, MessageType
+from ..domain.message import Attachment, DeliveryStatus, Message, MessageType
 from ..store.conversations import ConversationStore
 from ..store.directory import DirectoryStore
 from ..store.messages import MessageStore
@@ -61,15 +61,23 @@ class ConversationService:
         return self._messages.page(viewer.tenant_id, conversation_id, limit=limit, cursor=cursor)
 
     # ------------------------------------------------------------ writing
-    def reply(self, viewer: OperatorView, conversation_id: str, text: str, client_id: str | None) -> Message:
-        """Store an outgoing message as ``pending``; the stream hands it to delivery. Idempotent on ``client_id``."""
-        text = _clean_text(text)
+    def reply(self, viewer: OperatorView, conversation_id: str, text: str, client_id: str | None,
+              attachments: list[Attachment] = ()) -> Message:  # type: ignore[assignment]
+        """Store an outgoing message as ``pending``; the stream hands it to delivery. Idempotent on ``client_id``.
+
+        ``attachments`` are files the operator uploaded to this conversation (``upload`` gave their keys).
+        """
+        text = _clean_text(text) if text or not attachments else ""
         created: list[Message] = []
 
         def change(conv: Conversation) -> tuple[Conversation, list[TxOp]]:
             if conv.status is Status.RESOLVED:
                 raise IllegalTransition("Cannot reply in a resolved conversation: reopen it first.", status="resolved")
+            for attachment in attachments:
+                if not attachment.meta.get("key", "").startswith(upload_prefix(conv)):
+                    raise BadRequest("An attachment was not uploaded to this conversation.")
             message = self._message(viewer, conv, MessageType.OUTGOING, text, client_id, DeliveryStatus.PENDING)
+            message.attachments = list(attachments)
             created.append(message)
             at = message.created_at
             new = dataclasses.replace(
@@ -195,6 +203,11 @@ class ConversationService:
             created_at=clock.iso(self._now()), text=text, inbox_id=conv.inbox_id, channel=conv.channel,
             source_id=conv.source_id,
         )
+
+
+def upload_prefix(conversation: Conversation) -> str:
+    """Where an operator's uploads for ``conversation`` live in the attachments bucket."""
+    return f"{conversation.tenant_id}/{conversation.id}/uploads/"
 
 
 def _clean_text(text: object) -> str:

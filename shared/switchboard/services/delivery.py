@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..channels import channel_for
-from ..channels.base import Channel, Credentials, OutboundMessage
+from ..channels.base import Channel, Credentials, OutboundAttachment, OutboundMessage
 from ..domain import clock
 from ..domain.directory import Inbox
 from ..domain.errors import DeliveryFailed, NotFound
@@ -51,7 +51,7 @@ class DeliveryService:
                  secrets: SecretStore, api_bases: dict[str, str],
                  post_to_visitor: Callable[[Message, str], int],
                  channels: Callable[[str], Channel] = channel_for, pacer: Pacer | None = None,
-                 public_webhook_base: str = "") -> None:
+                 public_webhook_base: str = "", link: Callable[[str, str | None], str] | None = None) -> None:
         self._messages = messages
         self._directory = directory
         self._contacts = contacts
@@ -61,6 +61,7 @@ class DeliveryService:
         self._channels = channels
         self._pacer = pacer
         self._public_webhook_base = public_webhook_base.rstrip("/")
+        self._link = link
 
     def deliver(self, tenant_id: str, conversation_id: str, message_id: str, attempt: int) -> DeliveryStatus | None:
         """Deliver once. Returns the new status, None if there was nothing to do; raises RetryLater to retry."""
@@ -103,8 +104,19 @@ class DeliveryService:
         self._pace(message, channel)
         credentials = self._with_callbacks(inbox, self._secrets.credentials(inbox))
         outbound = OutboundMessage(source_id=message.source_id or "", text=message.text, message_id=message.id,
-                                   reply_to_external_id=message.reply_to_external_id, **self._threading(message))
+                                   reply_to_external_id=message.reply_to_external_id,
+                                   attachments=self._files(message), **self._threading(message))
         return channel.send(outbound, credentials, self._api_bases.get(inbox.channel, "")).external_id
+
+    def _files(self, message: Message) -> tuple[OutboundAttachment, ...]:
+        """The operator's uploads, as short-lived links the platform (or the adapter) downloads."""
+        if self._link is None:
+            return ()
+        return tuple(
+            OutboundAttachment(kind=str(a.kind), url=self._link(a.meta["key"], a.name), name=a.name, mime=a.mime,
+                               size=a.size)
+            for a in message.attachments if a.meta.get("key")
+        )
 
     def _pace(self, message: Message, channel: Channel) -> None:
         """Respect the platform's send limits per chat and per account before calling it."""

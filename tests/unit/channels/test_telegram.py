@@ -565,3 +565,17 @@ def test_answer_callback_reports_failure(bot_api):
     with pytest.raises(DeliveryFailed, match="query is too old") as caught:
         channel.answer_button("5930177231449912876", "5550001234", CREDENTIALS, bot_api.base_url)
     assert caught.value.transient is False
+
+
+def test_files_are_sent_by_url_with_the_method_of_their_kind(bot_api):
+    from switchboard.channels.base import OutboundAttachment
+
+    files = (OutboundAttachment(kind="image", url="https://files.example/p.jpg"),
+             OutboundAttachment(kind="file", url="https://files.example/invoice.pdf", name="invoice.pdf"))
+    channel.send(outbound(text="Here you go", attachments=files), CREDENTIALS, bot_api.base_url)
+    assert [(path.rsplit("/", 1)[-1], sorted(payload)) for path, payload in bot_api.calls] == [
+        ("sendMessage", ["chat_id", "text"]),
+        ("sendPhoto", ["chat_id", "photo"]),
+        ("sendDocument", ["chat_id", "document"]),
+    ]
+    assert bot_api.calls[2][1]["document"] == "https://files.example/invoice.pdf"
