@@ -9,16 +9,22 @@ from playwright.sync_api import expect
 from tests.integration.helpers import demo_operator
 
 
+def signed_in(browser, stack, person: dict):
+    """The operator client in a new tab, signed in as ``person``."""
+    page = browser.new_page()
+    page.goto(stack.urls["client"])
+    page.fill("#login-email", person["email"])
+    page.fill("#login-password", person["password"])
+    page.click("#login-submit")
+    return page
+
+
 def test_a_telegram_customer_and_an_operator_talk_through_the_browser(stack, browser):
     anna = next(p for p in stack.demo["operators"] if p["email"] == "anna@acme.example")
     gateway = stack.urls["gateway"]
 
     # Given Anna signed in to the operator client
-    operator = browser.new_page()
-    operator.goto(stack.urls["client"])
-    operator.fill("#login-email", anna["email"])
-    operator.fill("#login-password", anna["password"])
-    operator.click("#login-submit")
+    operator = signed_in(browser, stack, anna)
     expect(operator.locator("#ws-status")).to_have_text("live", timeout=15_000)
 
     # When a Telegram customer writes in the simulator
@@ -63,11 +69,7 @@ def test_a_widget_visitor_and_an_operator_talk_through_the_browser(stack, browse
     visitor.click("#sb-widget-send")
     expect(visitor.locator("#sb-widget-messages .sb-msg.sb-in")).to_contain_text("Do you have this in blue?")
 
-    operator = browser.new_page()
-    operator.goto(stack.urls["client"])
-    operator.fill("#login-email", anna["email"])
-    operator.fill("#login-password", anna["password"])
-    operator.click("#login-submit")
+    operator = signed_in(browser, stack, anna)
     row = operator.locator("li.conversation-row", has_text="Widget Wanda")
     expect(row).to_be_visible(timeout=15_000)
     row.click()
@@ -91,11 +93,7 @@ def test_a_whatsapp_customer_and_an_operator_talk_through_the_browser(stack, bro
     customer.click("#sim-send")
     expect(customer.locator("#sim-log .bubble.customer")).to_contain_text("blue kettle")
 
-    operator = browser.new_page()
-    operator.goto(stack.urls["client"])
-    operator.fill("#login-email", anna["email"])
-    operator.fill("#login-password", anna["password"])
-    operator.click("#login-submit")
+    operator = signed_in(browser, stack, anna)
     row = operator.locator("li.conversation-row", has_text="Wanda WhatsApp")
     expect(row).to_be_visible(timeout=15_000)
     expect(row.locator(".channel-badge")).to_have_attribute("data-channel", "whatsapp")
@@ -123,11 +121,7 @@ def test_an_email_customer_and_an_operator_talk_through_the_browser(stack, brows
     customer.click("#sim-send")
     expect(customer.locator("#sim-log .bubble.customer")).to_contain_text("invoice again")
 
-    operator = browser.new_page()
-    operator.goto(stack.urls["client"])
-    operator.fill("#login-email", anna["email"])
-    operator.fill("#login-password", anna["password"])
-    operator.click("#login-submit")
+    operator = signed_in(browser, stack, anna)
     row = operator.locator("li.conversation-row", has_text="Erin Email")
     expect(row).to_be_visible(timeout=15_000)
     expect(row.locator(".channel-badge")).to_have_attribute("data-channel", "email")
