@@ -98,6 +98,8 @@ def test_a_whatsapp_customer_and_an_operator_talk_through_the_browser(stack, bro
     expect(row).to_be_visible(timeout=15_000)
     expect(row.locator(".channel-badge")).to_have_attribute("data-channel", "whatsapp")
     row.click()
+    # The reply box is honest about the platform: WhatsApp's 24-hour window, its text limit
+    expect(operator.locator("#reply-hint")).to_contain_text("24 h")
     operator.fill("#reply-text", "Yes, since this morning.")
     operator.click("#reply-send")
 

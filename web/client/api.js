@@ -109,6 +109,11 @@ export class Api {
     return this.request('GET', '/v1/me');
   }
 
+  /** What each channel can do (edit, receipts, text length, reply window), from GET /v1/channels. */
+  channels() {
+    return this.request('GET', '/v1/channels');
+  }
+
   /** assignee: "me" | "unassigned" | "mine_or_unassigned" | null (all). */
   conversations({ status, assignee, cursor, limit = 25 }) {
     return this.request('GET', '/v1/conversations', { query: { status, assignee, cursor, limit } });

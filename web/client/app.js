@@ -92,9 +92,19 @@ async function startSession(fallbackOperator) {
   renderNotifyButton();
   restoreFilter();
   app.list.reload();
+  app.api.channels()
+    .then((answer) => {
+      app.view.capabilities = capabilitiesByChannel(answer);
+      app.view.renderReplyMode();
+    })
+    .catch(() => {}); // without them the reply box simply shows no channel hints
   startLive();
   const fromUrl = decodeURIComponent(location.hash.slice(1));
   if (fromUrl) openConversation(fromUrl);
+}
+
+function capabilitiesByChannel(answer) {
+  return Object.fromEntries((answer.items || []).map((item) => [item.channel, item.capabilities]));
 }
 
 /** Logout, or any 401: drop the token and everything it showed. */

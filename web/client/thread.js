@@ -397,9 +397,11 @@ export class ConversationView {
       ? 'Private note — only operators see this'
       : `Reply to ${this.conversation?.contact?.name || 'the contact'} via ${channelLabel(this.conversation?.channel)}`;
     els.replySend.textContent = note ? 'Add note' : 'Send';
+    const limits = !note && this.capabilities?.[this.conversation?.channel];
+    els.replyText.maxLength = limits?.max_text_length || 20000;
     els.replyHint.textContent = resolved && !note
       ? 'This conversation is resolved: reopen it to reply, or add a private note.'
-      : 'Enter to send · Shift+Enter for a new line';
+      : ['Enter to send · Shift+Enter for a new line', ...channelHints(limits)].join(' · ');
   }
 
   renderDetails() {
@@ -485,4 +487,14 @@ export class ConversationView {
   scrollToBottom() {
     this.els.scroll.scrollTop = this.els.scroll.scrollHeight;
   }
+}
+
+/** What the customer's platform will do with a reply, said plainly (GET /v1/channels). */
+function channelHints(limits) {
+  if (!limits) return [];
+  const hints = [`up to ${limits.max_text_length.toLocaleString()} characters`];
+  if (limits.reply_window_hours) hints.push(`only within ${limits.reply_window_hours} h of the customer's last message`);
+  if (limits.read_receipts) hints.push('shows when it is read');
+  if (!limits.can_edit) hints.push('cannot be edited once sent');
+  return hints;
 }
