@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from infra.devstack.stack import LocalStack
-from tests.integration.helpers import Operator, demo_inbox, demo_operator, eventually
+from tests.integration.helpers import Operator, conversation_of, demo_inbox, demo_operator, eventually
 
 CHANNELS = ("whatsapp", "messenger", "instagram", "vk", "twilio")
 # What the platform's usual refusal (fail-next's default) tells the operator.
@@ -338,3 +338,29 @@ def test_an_email_customer_writes_the_owner_replies_through_ses_and_the_answer_t
 def conversation_of_email(owner: Operator, name: str) -> dict | None:
     return next((row for row in owner.conversations(limit=100)
                  if row["channel"] == "email" and row["contact"]["name"] == name), None)
+
+
+def test_the_same_phone_on_whatsapp_and_sms_is_one_contact_and_a_merge_is_one_call(stack):
+    owner = demo_operator(stack, "owner@acme.example")
+    whatsapp = next(i for i in stack.demo["inboxes"] if i["channel"] == "whatsapp")
+    sms = next(i for i in stack.demo["inboxes"] if i["channel"] == "twilio")
+    widget = next(i for i in stack.demo["inboxes"] if i["channel"] == "widget")
+    sim = f"{stack.urls['gateway']}/sim/api"
+    httpx.post(f"{sim}/whatsapp/{whatsapp['id']}/send", json={"from": "447700900555", "name": "Mo", "text": "hi"})
+    httpx.post(f"{sim}/twilio/{sms['id']}/send", json={"from": "+447700900555", "text": "hi again by SMS"})
+    row = eventually(lambda: conversation_of(owner, "Mo"))
+    def card_with_both_channels() -> dict | None:
+        card = owner.get(f"/v1/contacts/{row['contact']['id']}").json()
+        return card if len(card["conversations"]) == 2 else None
+
+    card = eventually(card_with_both_channels)
+    assert {c["channel"] for c in card["conversations"]} == {"whatsapp", "twilio"}
+    # A widget visitor who only typed a name is another contact until an operator merges them
+    session = httpx.post(f"{stack.urls['webhooks']}/widget/{widget['id']}", json={"type": "session"}).json()
+    httpx.post(f"{stack.urls['webhooks']}/widget/{widget['id']}", json={
+        "type": "message", "client_id": "m1", "text": "it's Mo from the site", "name": "Mo (site)", **session})
+    visitor = eventually(lambda: conversation_of(owner, "Mo (site)"))
+    merged = owner.post(f"/v1/contacts/{card['id']}/merge", {"other_contact_id": visitor["contact"]["id"]})
+    assert merged.status_code == 200
+    assert {c["channel"] for c in merged.json()["conversations"]} == {"whatsapp", "twilio", "widget"}
+    assert owner.get(f"/v1/contacts/{visitor['contact']['id']}").json()["id"] == card["id"]
