@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from ..domain.errors import BadRequest
 from ..domain.inbound import InboundEvent
+
+
+def json_object(body: bytes, what: str, shape: str = "") -> dict[str, Any]:
+    """``body`` parsed as a JSON object, or ``BadRequest`` naming ``what`` it should have been (and ``shape``,
+    a fuller description of the object expected, when there is one)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"{what} is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise BadRequest(shape or f"{what} must be a JSON object.")
+    return data
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ..domain.clock import from_unix, iso
 from ..domain.csat import parse_csat
 from ..domain.errors import BadRequest, DeliveryFailed, Unauthorized
 from . import http, media
-from .base import Credentials, WebhookRequest, WebhookResponse
+from .base import Credentials, WebhookRequest, WebhookResponse, json_object
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 TIMEOUT_SECONDS = 10
@@ -76,13 +76,10 @@ def handshake(request: WebhookRequest, credentials: Credentials) -> WebhookRespo
 
 def decode(body: bytes) -> dict:
     """The webhook envelope, checked only as far as every Meta product shares it: ``object`` and ``entry``."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"The body is not valid JSON: {error}.") from None
-    if (not isinstance(document, dict) or not isinstance(document.get("object"), str)
-            or not isinstance(document.get("entry"), list)):
-        raise BadRequest("The body must be an object with `object` and `entry`.")
+    shape = "The body must be an object with `object` and `entry`."
+    document = json_object(body, "The body", shape)
+    if not isinstance(document.get("object"), str) or not isinstance(document.get("entry"), list):
+        raise BadRequest(shape)
     return document
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -15,8 +14,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..domain.errors import BadRequest, DeliveryFailed, Unauthorized
+from ..domain.errors import DeliveryFailed, Unauthorized
 from . import http
+from .base import json_object
 
 # sns.<region>.amazonaws.com, and the China partition's amazonaws.com.cn. Anything else (look-alike hosts, userinfo
 # tricks, other ports) is refused before a single byte is fetched: the URL comes from the unauthenticated body.
@@ -57,13 +57,7 @@ def is_sns_url(url: object) -> bool:
 
 def decode(body: bytes) -> dict:
     """The SNS envelope as a dict; SNS posts it as text/plain, but it is always a JSON object."""
-    try:
-        envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"The SNS message is not valid JSON: {error}.") from None
-    if not isinstance(envelope, dict):
-        raise BadRequest("The SNS message must be a JSON object.")
-    return envelope
+    return json_object(body, "The SNS message")
 
 
 def string_to_sign(envelope: dict) -> bytes:

@@ -4,7 +4,6 @@ domain events and sends replies with ``sendMessage``."""
 from __future__ import annotations
 
 import hmac
-import json
 import mimetypes
 import posixpath
 import urllib.parse
@@ -24,7 +23,15 @@ from ..domain.inbound import (
 )
 from ..domain.message import Attachment, AttachmentKind
 from . import http, media
-from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
+from .base import (
+    Capabilities,
+    Credentials,
+    OutboundMessage,
+    SendResult,
+    WebhookRequest,
+    WebhookResponse,
+    json_object,
+)
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 MAX_TEXT = 4096  # sendMessage limit, counted by Telegram in UTF-16 code units
@@ -359,12 +366,7 @@ _UPDATE_HANDLERS: dict[str, Callable[[dict, str, str], list[InboundEvent]]] = {
 
 
 def _decode(body: bytes) -> dict:
-    try:
-        update = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"Telegram update is not valid JSON: {error}.") from None
-    if not isinstance(update, dict):
-        raise BadRequest("Telegram update must be a JSON object.")
+    update = json_object(body, "Telegram update")
     _integer(update, "update_id", "update")
     return update
 

@@ -24,7 +24,15 @@ from ..domain.inbound import (
 )
 from ..domain.message import Attachment, AttachmentKind
 from . import http, media
-from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
+from .base import (
+    Capabilities,
+    Credentials,
+    OutboundMessage,
+    SendResult,
+    WebhookRequest,
+    WebhookResponse,
+    json_object,
+)
 
 API_VERSION = "5.199"
 MAX_TEXT = 4096  # messages.send rejects longer texts with error 914
@@ -86,12 +94,7 @@ def _external_id(peer_id: int, message: dict) -> str | None:
 
 
 def _decode(body: bytes) -> dict:
-    try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"VK event is not valid JSON: {error}.") from None
-    if not isinstance(event, dict):
-        raise BadRequest("VK event must be a JSON object.")
+    event = json_object(body, "VK event")
     if not isinstance(event.get("type"), str):
         raise BadRequest("VK event is malformed: 'type' is missing or not a string.")
     return event

@@ -10,7 +10,15 @@ from typing import Any
 from ..domain.errors import BadRequest, Unauthorized
 from ..domain.ids import ulid
 from ..domain.inbound import InboundEvent, InboundMessage, Profile
-from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
+from .base import (
+    Capabilities,
+    Credentials,
+    OutboundMessage,
+    SendResult,
+    WebhookRequest,
+    WebhookResponse,
+    json_object,
+)
 
 MAX_TEXT = 10_000
 
@@ -34,13 +42,7 @@ class WidgetChannel:
                                 max_text_length=MAX_TEXT, max_attachment_bytes=10 * 1024 * 1024)
 
     def body(self, request: WebhookRequest) -> dict[str, Any]:
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest("The body is not valid JSON.") from exc
-        if not isinstance(data, dict):
-            raise BadRequest("The body must be a JSON object.")
-        return data
+        return json_object(request.body or b"{}", "The body")
 
     def verify(self, request: WebhookRequest, credentials: Credentials) -> None:
         data = self.body(request)
