@@ -157,7 +157,15 @@ class Services:
 
         timers = SnoozeTimers(self.client("stepfunctions"), self.settings.snooze_state_machine_arn)
         return ReactionService(self.sqs, self.settings.outbound_queue_url, timers, self.answer_button,
-                               self.attachments.store)
+                               self.attachments.store, self.profiles.complete)
+
+    @cached_property
+    def profiles(self) -> Any:
+        from .services.profiles import ProfileService
+        from .store.writes import ConversationWriter
+
+        return ProfileService(self.directory, self.secrets, self.contacts, self.conversations,
+                              ConversationWriter(self.transactions), self.settings.api_bases())
 
     @cached_property
     def attachments(self) -> Any:

@@ -364,3 +364,17 @@ def test_the_same_phone_on_whatsapp_and_sms_is_one_contact_and_a_merge_is_one_ca
     assert merged.status_code == 200
     assert {c["channel"] for c in merged.json()["conversations"]} == {"whatsapp", "twilio", "widget"}
     assert owner.get(f"/v1/contacts/{visitor['contact']['id']}").json()["id"] == card["id"]
+
+
+@pytest.mark.parametrize(("channel", "address"), [("messenger", "24681357900"), ("instagram", "17841499999"),
+                                                  ("vk", "715400001")])
+def test_platforms_that_send_no_names_get_them_from_their_profile_api(stack, channel, address):
+    owner = demo_operator(stack, "owner@acme.example")
+    inbox = next(i for i in stack.demo["inboxes"] if i["channel"] == channel)
+    name = f"Named {channel.title()} Customer"
+    answer = httpx.post(f"{stack.urls['gateway']}/sim/api/{channel}/{inbox['id']}/send",
+                        json={"from": address, "name": name, "text": "hello, who am I?"})
+    assert answer.json()["status"] == 200
+    row = eventually(lambda: conversation_of(owner, name))
+    assert row["channel"] == channel
+    assert owner.get(f"/v1/contacts/{row['contact']['id']}").json()["name"] == name

@@ -163,6 +163,8 @@ class Context:
     outbox: Outbox
     failures: Failures
     webhooks: Webhooks
+    # The names customers wrote with, by (channel, platform user id): what the platforms' profile APIs tell.
+    people: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------- request helpers

@@ -138,6 +138,8 @@ class SendApi:
     async def _customer_sends(self, product: Product, inbox: dict[str, Any], data: dict[str, Any]) -> JSONResponse:
         """{"from": PSID or IGSID, "text"[, "quick_reply": payload]} as a signed ``messaging`` webhook."""
         account = extra(inbox, product.account_key)
+        if data.get("name"):
+            self._context.people[(product.channel, str(data["from"]))] = str(data["name"])
         message: dict[str, Any] = {"mid": message_id(product, account), "text": str(data["text"])}
         if data.get("quick_reply"):
             message["quick_reply"] = {"payload": str(data["quick_reply"])}

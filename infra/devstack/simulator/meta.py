@@ -86,7 +86,23 @@ class GraphApi:
         self._send_api = send_api
 
     def routes(self) -> list[Route]:
-        return [Route("/graph/{path:path}", self._call, methods=["POST"])]
+        return [Route("/graph/{path:path}", self._call, methods=["POST"]),
+                Route("/graph/{path:path}", self._profile, methods=["GET"])]
+
+    async def _profile(self, request: Request) -> JSONResponse:
+        """GET /{PSID or IGSID}?fields=…: the User Profile API, for the customers the simulator has seen."""
+        parts = request.path_params["path"].strip("/").split("/")
+        if parts and _VERSION.fullmatch(parts[0]):
+            parts = parts[1:]
+        user_id = parts[0] if len(parts) == 1 else ""
+        name = next((self._context.people[(channel, user_id)] for channel in ("messenger", "instagram")
+                     if (channel, user_id) in self._context.people), None)
+        if name is None:
+            return graph_error(400, 100, f"(#100) Unsupported get request. Object with ID '{user_id}' does not "
+                                         "exist").response()
+        first, _, last = name.partition(" ")
+        return JSONResponse({"id": user_id, "first_name": first, "last_name": last, "name": name,
+                             "username": name.lower().replace(" ", ".")})
 
     async def _call(self, request: Request) -> JSONResponse:
         parts = request.path_params["path"].strip("/").split("/")

@@ -90,6 +90,7 @@ class Vk:
         self._methods: dict[str, Method] = {
             "messages.send": self._send,
             "messages.sendmessageeventanswer": self._event_answer,
+            "users.get": self._users,
         }
 
     def routes(self) -> list[Route]:
@@ -149,6 +150,16 @@ class Vk:
                                "conversation_message_id": next(self._conversation_ids[(inbox_id, peer)])}
         return self._sent[key]
 
+    def _users(self, inbox: dict[str, Any], params: dict[str, str]) -> Answer:
+        """users.get for the customers the simulator has seen (names given when they wrote)."""
+        users = []
+        for user_id in filter(None, params.get("user_ids", "").split(",")):
+            name = self._context.people.get((CHANNEL, user_id), f"id{user_id}")
+            first, _, last = name.partition(" ")
+            users.append({"id": int(user_id), "first_name": first, "last_name": last,
+                          "screen_name": name.lower().replace(" ", "_")})
+        return Answer(200, {"response": users})
+
     @staticmethod
     def _event_answer(inbox: dict[str, Any], params: dict[str, str]) -> Answer:
         missing = [name for name in ("event_id", "user_id", "peer_id") if not params.get(name)]
@@ -167,6 +178,8 @@ class Vk:
         refused = missing(data, "from", "text")
         if refused is not None or not str(data["from"]).isdigit():
             return refused or JSONResponse({"detail": "from must be a VK user id (digits)"}, status_code=400)
+        if data.get("name"):
+            self._context.people[(CHANNEL, str(data["from"]))] = str(data["name"])
         event = self._event(inbox, int(data["from"]), str(data["text"]))
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         response = await self._context.webhooks.post(CHANNEL, inbox["id"], body,

@@ -3,7 +3,7 @@ Instagram's object name, account key, error codes and limits."""
 
 from __future__ import annotations
 
-from ..domain.inbound import InboundEvent
+from ..domain.inbound import InboundEvent, Profile
 from . import media, meta
 from .base import Capabilities, Credentials, OutboundMessage, SendResult, WebhookRequest, WebhookResponse
 from .messenger import MAX_QUICK_REPLIES, Platform, parse_messaging, send_messaging
@@ -31,6 +31,13 @@ INSTAGRAM = Platform(name="Instagram", object="instagram", account_key="instagra
 
 class InstagramChannel:
     name = "instagram"
+
+    def profile(self, source_id: str, credentials: Credentials, api_base: str) -> Profile:
+        """The customer's name and handle, which Instagram webhooks leave out."""
+        data = meta.profile(source_id, "name,username", credentials, api_base)
+        name, username = data.get("name"), data.get("username")
+        return Profile(name=name if isinstance(name, str) and name else (username or None),
+                       username=username if isinstance(username, str) else None)
     # Echoes of our own sends carry no app_id on Instagram, so they arrive as echoes and dedupe on their mid.
     # Images are capped at 8 MB (audio and video at 25 MB); the tighter limit is the one we can promise.
     capabilities = Capabilities(can_edit=False, can_delete=False, read_receipts=True, buttons=MAX_QUICK_REPLIES,

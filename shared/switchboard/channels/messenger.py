@@ -22,6 +22,7 @@ from ..domain.inbound import (
     InboundMessage,
     MessageDeleted,
     MessageEdited,
+    Profile,
     ReactionChanged,
 )
 from ..domain.message import Attachment, AttachmentKind
@@ -370,6 +371,12 @@ def send_messaging(platform: Platform, message: OutboundMessage, credentials: Cr
 
 class MessengerChannel:
     name = "messenger"
+
+    def profile(self, source_id: str, credentials: Credentials, api_base: str) -> Profile:
+        """The customer's name, which Messenger webhooks leave out (User Profile API)."""
+        data = meta.profile(source_id, "first_name,last_name", credentials, api_base)
+        name = " ".join(part for part in (data.get("first_name"), data.get("last_name")) if isinstance(part, str))
+        return Profile(name=name or None)
     # Quick replies allow 13 buttons (the CSAT prompt uses 3). We cannot edit or delete what the Page sent.
     capabilities = Capabilities(can_edit=False, can_delete=False, read_receipts=True, buttons=MAX_QUICK_REPLIES,
                                 max_text_length=2000, reply_window_hours=24, max_attachment_bytes=25 * 1024 * 1024)

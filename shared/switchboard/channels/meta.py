@@ -267,3 +267,17 @@ def download_attachment(url: str, platform: str, api_base: str, max_bytes: int) 
     """A Messenger or Instagram attachment, fetched from the signed CDN URL its webhook carried (no token needed)."""
     file = media.fetch(url, platform=platform, allowed_suffixes=CDN_HOSTS, api_base=api_base, max_bytes=max_bytes)
     return file if file.name else replace(file, name=_name_in(url))
+
+
+def profile(user_id: str, fields: str, credentials: Credentials, api_base: str) -> dict:
+    """The User Profile API (``GET /{PSID or IGSID}?fields=…``): Messenger and Instagram send no names themselves.
+    Raises ``DeliveryFailed`` (transient for 5xx and rate limits) when the Graph API will not say."""
+    if not credentials.token or not user_id.isalnum():
+        raise DeliveryFailed("No profile can be looked up for this customer.", transient=False)
+    url = f"{api_base.rstrip('/')}/{user_id}?fields={fields}"
+    answer = http.call("GET", url, platform="Meta", headers={"Authorization": f"Bearer {credentials.token}"},
+                       timeout=TIMEOUT_SECONDS)
+    if answer.status != 200:
+        transient = answer.status >= 500 or answer.status == 429
+        raise DeliveryFailed(f"Meta did not share the customer's profile (HTTP {answer.status}).", transient=transient)
+    return answer.json()

@@ -547,6 +547,17 @@ def _sent_id(response: Any) -> str | None:
     return str(item["message_id"]) if _is_int(item.get("message_id")) else None
 
 
+def profile(user_id: str, credentials: Credentials, api_base: str) -> Profile:
+    """users.get: VK events carry only the user's id. Chats and communities (non-user peers) have no profile."""
+    if not user_id.isdigit() or int(user_id) >= 2_000_000_000:
+        return Profile()
+    users = _call("users.get", {"user_ids": user_id, "fields": "screen_name", "v": API_VERSION,
+                                "access_token": _token(credentials)}, api_base)
+    user = users[0] if isinstance(users, list) and users and isinstance(users[0], dict) else {}
+    name = " ".join(part for part in (user.get("first_name"), user.get("last_name")) if isinstance(part, str))
+    return Profile(name=name or None, username=user.get("screen_name"))
+
+
 def _token(credentials: Credentials) -> str:
     if not credentials.token:
         raise DeliveryFailed("This VK inbox has no community token configured.", transient=False)
@@ -645,6 +656,9 @@ class VkChannel:
         if not _is_url(ref):
             raise media.MediaRefused("This VK attachment has no downloadable file (VK gave no link to it).")
         return media.fetch(ref, platform="VK", allowed_suffixes=FILE_HOSTS, api_base=api_base, max_bytes=max_bytes)
+
+    def profile(self, source_id: str, credentials: Credentials, api_base: str) -> Profile:
+        return profile(source_id, credentials, api_base)
 
     def answer_button(self, event_id: str, source_id: str, credentials: Credentials, api_base: str,
                       text: str | None = None) -> None:

@@ -18,12 +18,14 @@ from .delivery import job
 class ReactionService:
     def __init__(self, sqs_client: Any, outbound_queue_url: str, timers: SnoozeTimers,
                  answer_button: Callable[[dict], None], store_attachments: Callable[[Message], int],
+                 complete_profile: Callable[[Conversation], bool] = lambda conversation: False,
                  now: Callable[[], datetime] = clock.now) -> None:
         self._sqs = sqs_client
         self._queue = outbound_queue_url
         self._timers = timers
         self._answer_button = answer_button
         self._store_attachments = store_attachments
+        self._complete_profile = complete_profile
         self._now = now
 
     def react(self, change: Change) -> None:
@@ -44,6 +46,8 @@ class ReactionService:
             self._store_attachments(message)
 
     def _on_conversation(self, new: Conversation | None, old: Conversation | None) -> None:
+        if old is None and new is not None and not new.contact_name:
+            self._complete_profile(new)  # a platform that sends no names: ask its profile API once
         was_snoozed = old is not None and old.status is Status.SNOOZED
         is_snoozed = new is not None and new.status is Status.SNOOZED
         same_timer = was_snoozed and is_snoozed and old.snooze_version == new.snooze_version  # type: ignore[union-attr]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pynamodb.exceptions import UpdateError
+
 from ..domain.errors import NotFound
 from .keys import contact_sk, identity_sk, lookup_sk, verified_sk
 from .models import ContactItem
@@ -67,6 +69,18 @@ class ContactStore:
                 return False
             raise
         return True
+
+    def name_if_unnamed(self, tenant_id: str, contact_id: str, inbox_id: str, source_id: str, name: str,
+                        username: str | None) -> None:
+        """Give a contact (and its identity) the name its platform told us, unless someone already named it."""
+        actions = [ContactItem.name.set(name)] + ([ContactItem.username.set(username)] if username else [])
+        for item in (ContactItem(tenant_id, contact_sk(contact_id)), ContactItem(tenant_id, identity_sk(inbox_id,
+                                                                                                       source_id))):
+            try:
+                item.update(actions=actions, condition=ContactItem.sk.exists() & ContactItem.name.does_not_exist())
+            except UpdateError as exc:
+                if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                    raise
 
     def absorb(self, keep: ContactItem, other: ContactItem) -> None:
         """The store half of a merge: identities and verified addresses move to ``keep``, gaps in its card are
