@@ -17,6 +17,7 @@ class Settings:
     messages_table: str
     contacts_table: str
     connections_table: str
+    changes_table: str
     outbound_queue_url: str
     snooze_state_machine_arn: str
     attachments_bucket: str

@@ -140,15 +140,18 @@ class Services:
     @cached_property
     def realtime(self) -> Any:
         from .services.realtime import RealtimeService
+        from .store.changes import ChangeFeed
 
-        return RealtimeService(self.auth, self.connections, self.directory, self.secrets)
+        return RealtimeService(self.auth, self.connections, self.directory, self.secrets, ChangeFeed(),
+                               self.post_to_connection)
 
     @cached_property
     def fanout(self) -> Any:
         from .services.fanout import FanoutService
+        from .store.changes import ChangeFeed
 
         return FanoutService(self.connections, self.conversations, self.post_to_connection, self.directory.names,
-                             self.attachments.link)
+                             self.attachments.link, ChangeFeed())
 
     @cached_property
     def reactions(self) -> Any:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from switchboard.domain import clock
 from tests.integration.helpers import TelegramCustomer, conversation_of, demo_inbox, demo_operator, eventually
 
 
@@ -133,3 +135,46 @@ def test_a_forged_visitor_token_is_refused(stack):
                      ).status_code == 401
     with pytest.raises(InvalidStatus):
         visitor.socket()
+
+
+def test_a_reconnecting_client_catches_up_on_everything_it_missed_in_order(stack, wait_idle):
+    anna = demo_operator(stack, "anna@acme.example")
+    customer = TelegramCustomer(stack, 660_000_042, first_name="Catch-up Cleo")
+    # Given Anna's socket saw an event and remembers its seq
+    with connect(f"{stack.urls['ws']}?token={anna.token}") as socket:
+        customer.says("first, while Anna is online")
+        seen = frames_until(socket, lambda f: f["type"] == "message.created"
+                            and f["message"]["text"] == "first, while Anna is online")
+    last_seq = seen[-1]["seq"]
+    # When things happen while she is away (her laptop sleeps)
+    customer.says("second, while Anna is away")
+    customer.says("third, while Anna is away")
+    wait_idle()
+    # Then on reconnect she asks for what she missed and receives it, in order, then a summary
+    with connect(f"{stack.urls['ws']}?token={anna.token}") as socket:
+        socket.send(json.dumps({"action": "catch_up", "since": last_seq}))
+        missed = frames_until(socket, lambda f: f["type"] == "caught_up")
+    summary, events = missed[-1], missed[:-1]
+    assert summary["complete"] is True and summary["count"] == len(events)
+    texts = [e["message"]["text"] for e in events if e["type"] == "message.created"]
+    assert texts == ["second, while Anna is away", "third, while Anna is away"]
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert all(e["seq"] > last_seq for e in events)
+
+
+def test_catch_up_never_shows_what_the_operator_may_not_see(stack, wait_idle):
+    boris = demo_operator(stack, "boris@acme.example")  # Billing only
+    with connect(f"{stack.urls['ws']}?token={boris.token}") as socket:
+        socket.send(json.dumps({"action": "ping"}))
+        frames_until(socket, lambda f: f["type"] == "pong")
+    since = "2020-01-01T00:00:00.000Z#0"  # older than the feed keeps
+    customer = TelegramCustomer(stack, 660_000_043, first_name="Support-only Sam")
+    customer.says("for the Support team only")
+    wait_idle()
+    recent = clock.iso(clock.now() - timedelta(minutes=5)) + "#0"
+    with connect(f"{stack.urls['ws']}?token={boris.token}") as socket:
+        socket.send(json.dumps({"action": "catch_up", "since": since}))
+        assert frames_until(socket, lambda f: f["type"] == "caught_up")[-1]["complete"] is False
+        socket.send(json.dumps({"action": "catch_up", "since": recent}))
+        got = frames_until(socket, lambda f: f["type"] == "caught_up")
+    assert not [f for f in got if "Support-only Sam" in json.dumps(f)]

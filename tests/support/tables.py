@@ -15,6 +15,7 @@ TABLE_SETTINGS = {
     "MessagesTable": "MESSAGES_TABLE",
     "ContactsTable": "CONTACTS_TABLE",
     "ConnectionsTable": "CONNECTIONS_TABLE",
+    "ChangesTable": "CHANGES_TABLE",
 }
 
 

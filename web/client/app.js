@@ -240,10 +240,11 @@ function startLive() {
   app.live = new LiveSocket(url.href, {
     onFrame: handleFrame,
     onStatus: renderSocketStatus,
-    // Every (re)open may follow missed events: fetch what is on screen again.
-    onOpen: () => {
-      app.list.reload({ quiet: true });
-      app.view.refresh();
+    // A reopen follows missed events: ask the server's catch-up feed for them (in order, only what this operator
+    // may see); if it cannot give them all, or the very first time, fetch what is on screen again.
+    onOpen: ({ reconnect }) => {
+      if (reconnect && app.lastSeq && app.live.send({ action: 'catch_up', since: app.lastSeq })) return;
+      reloadScreen();
     },
     // A socket that keeps failing may mean an expired token; a 401 here signs out.
     onTrouble: () => app.api.me().catch(() => {}),
@@ -257,8 +258,17 @@ function renderSocketStatus(state) {
   node.className = `ws-status ${state}`;
 }
 
+function reloadScreen() {
+  app.list.reload({ quiet: true });
+  app.view.refresh();
+}
+
 function handleFrame(frame) {
+  if (frame.seq && (!app.lastSeq || frame.seq > app.lastSeq)) app.lastSeq = frame.seq;
   switch (frame.type) {
+    case 'caught_up':
+      if (!frame.complete) reloadScreen(); // more was missed than the feed keeps
+      break;
     case 'conversation.created':
     case 'conversation.updated':
     case 'conversation.assigned':

@@ -117,7 +117,10 @@ export class LiveSocket {
     this.pingTimer = null;
   }
 
+  /** Send a frame; false when the socket is not open (the caller falls back). */
   send(payload) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(payload));
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(payload));
+    return true;
   }
 }

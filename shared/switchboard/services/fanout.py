@@ -9,6 +9,7 @@ from typing import Any
 from ..domain.conversation import Conversation, OperatorView
 from ..domain.errors import NotFound
 from ..domain.message import Message, MessageType
+from ..store.changes import ChangeFeed
 from ..store.connections import Connection, ConnectionStore
 from ..store.conversations import ConversationStore
 from ..store.streams import Change
@@ -22,12 +23,14 @@ _WATCHED = ("status", "assignee_id", "team_id", "last_activity_at", "last_messag
 
 class FanoutService:
     def __init__(self, connections: ConnectionStore, conversations: ConversationStore, post: Poster,
-                 names: Callable[[str], dict[str, str]], link: Callable[[str, str | None], str] | None = None) -> None:
+                 names: Callable[[str], dict[str, str]], link: Callable[[str, str | None], str] | None = None,
+                 feed: ChangeFeed | None = None) -> None:
         self._connections = connections
         self._conversations = conversations
         self._post = post
         self._names = names
         self._link = link
+        self._feed = feed
 
     def publish(self, changes: list[Change]) -> int:
         """Post every event of a batch; returns how many posts were made."""
@@ -38,6 +41,8 @@ class FanoutService:
             if event is None:
                 continue
             payload, conversation = event
+            if self._feed is not None:  # recorded first: a client that misses the post still finds it here
+                payload = {**payload, "seq": self._feed.append(conversation, payload)}
             tenant = conversation.tenant_id
             if tenant not in sockets:
                 sockets[tenant] = self._connections.operators_of(tenant)

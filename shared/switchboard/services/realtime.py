@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from ..channels.widget import check_visitor
 from ..domain import clock
+from ..domain.conversation import OperatorView
 from ..domain.errors import Unauthorized
 from ..secrets import SecretStore
+from ..store.changes import ChangeFeed
 from ..store.connections import ConnectionStore
 from ..store.directory import DirectoryStore
 from .auth import AuthService
 
+CATCH_UP_LIMIT = 500
+
 
 class RealtimeService:
     def __init__(self, auth: AuthService, connections: ConnectionStore, directory: DirectoryStore,
-                 secrets: SecretStore) -> None:
+                 secrets: SecretStore, feed: ChangeFeed, post: Callable[[str, bytes], bool]) -> None:
         self._auth = auth
         self._connections = connections
         self._directory = directory
         self._secrets = secrets
+        self._feed = feed
+        self._post = post
 
     def connect(self, connection_id: str, query: dict[str, str]) -> None:
         at = clock.iso(clock.now())
@@ -52,4 +59,25 @@ class RealtimeService:
             return {"type": "error", "detail": "Frames must be JSON objects."}
         if isinstance(data, dict) and data.get("action") == "ping":
             return {"type": "pong", "at": clock.iso(clock.now())}
+        if isinstance(data, dict) and data.get("action") == "catch_up":
+            return self._catch_up(connection_id, data.get("since"))
         return {"type": "error", "detail": "Unknown action."}
+
+    def _catch_up(self, connection_id: str, since: object) -> dict | None:
+        """Every event after ``since`` this operator may see, posted in order on this socket, then a summary:
+        ``complete`` false means more was missed than the feed keeps or returns, and the client should reload."""
+        connection = self._connections.get(connection_id)
+        if connection is None or connection.operator_id is None:
+            return {"type": "error", "detail": "Only an operator's socket can catch up."}
+        if not isinstance(since, str) or "#" not in since:
+            return {"type": "error", "detail": "catch_up needs the seq of the last event received."}
+        viewer = OperatorView(tenant_id=connection.tenant_id, operator_id=connection.operator_id,
+                              role=connection.role or "operator", team_ids=connection.team_ids,
+                              inbox_ids=connection.inbox_ids)
+        try:
+            events, complete = self._feed.since(viewer, since, CATCH_UP_LIMIT)
+        except ValueError:
+            return {"type": "error", "detail": "catch_up needs the seq of the last event received."}
+        for event in events:
+            self._post(connection_id, json.dumps(event).encode())
+        return {"type": "caught_up", "count": len(events), "complete": complete}

@@ -36,6 +36,17 @@ class ConnectionStore:
             connected_at=at, expires_at=int(time.time()) + CONNECTION_TTL_SECONDS,
         ).save()
 
+    def get(self, connection_id: str) -> Connection | None:
+        try:
+            item = ConnectionItem.get(connection_id)
+        except ConnectionItem.DoesNotExist:
+            return None
+        return Connection(
+            connection_id=item.connection_id, tenant_id=item.tenant_id, principal=item.principal,
+            operator_id=item.operator_id, role=item.role, team_ids=frozenset(item.team_ids or ()),
+            inbox_ids=frozenset(item.inbox_ids or ()),
+        )
+
     def remove(self, connection_id: str) -> None:
         ConnectionItem(connection_id).delete()
 

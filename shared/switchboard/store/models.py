@@ -209,6 +209,20 @@ class ConnectionItem(Model):
     by_tenant = _index("by_tenant", "tenant_id", "principal")()
 
 
+# ------------------------------------------------------------------ realtime catch-up feed
+class ChangeItem(Model):
+    class Meta:
+        table_name = "changes"
+
+    feed = UnicodeAttribute(hash_key=True)  # "{tenant}#{YYYY-MM-DDTHH}"
+    seq = UnicodeAttribute(range_key=True)  # "{ISO time with ms}#{ulid}": sorts as the events happened
+    payload = JSONAttribute()
+    team_id = UnicodeAttribute(null=True)
+    inbox_id = UnicodeAttribute(null=True)
+    assignee_id = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()
+
+
 MODELS: dict[str, type[Model]] = {
     "directory_table": DirectoryItem,
     "conversations_table": ConversationItem,
@@ -216,6 +230,7 @@ MODELS: dict[str, type[Model]] = {
     "pace_table": PaceItem,
     "contacts_table": ContactItem,
     "connections_table": ConnectionItem,
+    "changes_table": ChangeItem,
 }
 
 
