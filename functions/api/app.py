@@ -255,6 +255,33 @@ def _messages(messages: list) -> list[dict]:
     return [message_view(message, services().attachments.link) for message in messages]
 
 
+# ---------------------------------------------------------------- saved replies
+@api_route("/v1/saved-replies")
+def list_saved_replies() -> dict:
+    query = (app.current_request.query_params or {}).get("q")
+    return {"items": services().saved_replies.list(_viewer(), query)}
+
+
+@api_route("/v1/saved-replies", methods=("POST",), status=201)
+def create_saved_reply() -> dict:
+    viewer, body = _viewer(), _body()
+    return services().saved_replies.create(
+        viewer, shortcut=body.get("shortcut"), text=body.get("text"), title=body.get("title", ""),
+        personal=body.get("personal", True) is not False, position=body.get("position"))
+
+
+@api_route("/v1/saved-replies/{reply_id}", methods=("DELETE",))
+def delete_saved_reply(reply_id: str) -> dict:
+    services().saved_replies.delete(_viewer(), reply_id)
+    return {"deleted": reply_id}
+
+
+@api_route("/v1/conversations/{conversation_id}/saved-replies/{reply_id}")
+def render_saved_reply(conversation_id: str, reply_id: str) -> dict:
+    """The saved reply with this conversation's variables filled ({{contact.first_name}}, {{operator.name}})."""
+    return services().saved_replies.rendered(_viewer(), conversation_id, reply_id)
+
+
 # ---------------------------------------------------------------- systems: API keys and the API channel
 @api_route("/v1/api-keys", methods=("POST",), status=201)
 def create_api_key() -> dict:

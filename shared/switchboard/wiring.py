@@ -138,6 +138,12 @@ class Services:
         return ContactService(self.contacts, self.conversations, ConversationWriter(self.transactions))
 
     @cached_property
+    def saved_replies(self) -> Any:
+        from .services.saved_replies import SavedReplyService
+
+        return SavedReplyService(self.conversation_service)
+
+    @cached_property
     def realtime(self) -> Any:
         from .services.realtime import RealtimeService
         from .store.changes import ChangeFeed

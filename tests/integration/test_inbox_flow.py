@@ -216,3 +216,15 @@ def test_an_operator_sends_a_file_through_an_upload_link(stack, anna, customer):
     # And an upload over the channel's limit is refused before anything is stored
     too_big = anna.post(f"/v1/conversations/{row['id']}/uploads", {"name": "movie.mp4", "size": 10**10})
     assert too_big.status_code == 400
+
+
+def test_a_saved_reply_is_found_by_shortcut_and_filled_for_the_conversation(anna, customer):
+    customer.says("When does my order ship?")
+    row = opened(anna, customer)
+    created = anna.post("/v1/saved-replies", {"shortcut": f"ship-{customer.chat_id}",
+                                              "text": "Hi {{contact.first_name}}, it ships today. {{operator.name}}"})
+    assert created.status_code == 201
+    found = anna.get("/v1/saved-replies", q=f"/ship-{customer.chat_id}").json()["items"]
+    assert [r["id"] for r in found] == [created.json()["id"]]
+    rendered = anna.get(f"/v1/conversations/{row['id']}/saved-replies/{created.json()['id']}").json()
+    assert rendered["text"] == f"Hi {customer.first_name.split()[0]}, it ships today. Anna Support"

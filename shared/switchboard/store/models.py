@@ -64,6 +64,16 @@ class ApiKeyItem(DirectoryItem, discriminator="api_key"):
     created_by = UnicodeAttribute(null=True)
 
 
+class SavedReplyItem(DirectoryItem, discriminator="saved_reply"):
+    """sk = "reply#<scope>#<shortcut>", scope "tenant" or the owner's id: a shortcut is unique in its scope."""
+
+    reply_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute(null=True)
+    shortcut = UnicodeAttribute()
+    text = UnicodeAttribute()
+    position = NumberAttribute(default=1000)
+
+
 class InboxItem(DirectoryItem, discriminator="inbox"):
     inbox_id = UnicodeAttribute()
     channel = UnicodeAttribute()
