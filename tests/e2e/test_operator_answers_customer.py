@@ -136,3 +136,20 @@ def test_an_email_customer_and_an_operator_talk_through_the_browser(stack, brows
     expect(reply.locator(".subject")).to_have_text("Re: Invoice for order 1042")
     outgoing = operator.locator("#messages .message.outgoing", has_text="it is on its way")
     expect(outgoing.locator(".status")).to_have_text(re.compile("sent"), timeout=15_000)
+
+
+def test_a_saved_reply_is_inserted_by_its_shortcut_with_the_customers_name(stack, browser):
+    anna = next(p for p in stack.demo["operators"] if p["email"] == "anna@acme.example")
+    from tests.integration.helpers import TelegramCustomer, demo_operator
+
+    TelegramCustomer(stack, 5550777099, first_name="Shortcut Sara").says("Where is my parcel?")
+    demo_operator(stack, anna["email"]).post("/v1/saved-replies", {
+        "shortcut": "whereparcel", "text": "Hi {{contact.first_name}}, it is on its way!"})
+    operator = signed_in(browser, stack, anna)
+    row = operator.locator("li.conversation-row", has_text="Shortcut Sara")
+    expect(row).to_be_visible(timeout=15_000)
+    row.click()
+    operator.locator("#reply-text").press_sequentially("/wherep")
+    expect(operator.locator("#saved-replies .saved-reply")).to_contain_text("/whereparcel")
+    operator.locator("#reply-text").press("Enter")
+    expect(operator.locator("#reply-text")).to_have_value("Hi Shortcut, it is on its way!")

@@ -109,6 +109,14 @@ export class Api {
     return this.request('GET', '/v1/me');
   }
 
+  savedReplies(q) {
+    return this.request('GET', '/v1/saved-replies', { query: { q } });
+  }
+
+  renderSavedReply(conversationId, replyId) {
+    return this.request('GET', `/v1/conversations/${enc(conversationId)}/saved-replies/${enc(replyId)}`);
+  }
+
   /** What each channel can do (edit, receipts, text length, reply window), from GET /v1/channels. */
   channels() {
     return this.request('GET', '/v1/channels');

@@ -9,6 +9,7 @@ import { avatarColor, channelLabel, initials } from './format.js';
 import { ASSIGNEE_FILTERS, ConversationList, STATUSES, isStale } from './list.js';
 import { LiveSocket } from './live.js';
 import { askPermission, notifyWhenHidden, permissionPending } from './notify.js';
+import { SavedReplies } from './saved.js';
 import { ConversationView } from './thread.js';
 
 const FILTER_KEY = 'switchboard.filter';
@@ -149,6 +150,7 @@ function ensureControllers() {
     elements: viewElements(),
     onRow: upsertRow,
   });
+  app.saved = new SavedReplies(app.api, $('#reply-text'), $('#saved-replies'), () => app.view.id);
   setInterval(() => app.me && app.list.render(), CLOCK_REFRESH_MS);
 }
 
