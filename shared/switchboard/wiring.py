@@ -149,7 +149,7 @@ class Services:
         from .store.changes import ChangeFeed
 
         return RealtimeService(self.auth, self.connections, self.directory, self.secrets, ChangeFeed(),
-                               self.post_to_connection)
+                               self.post_to_connection, self.conversations)
 
     @cached_property
     def fanout(self) -> Any:

@@ -153,3 +153,19 @@ def test_a_saved_reply_is_inserted_by_its_shortcut_with_the_customers_name(stack
     expect(operator.locator("#saved-replies .saved-reply")).to_contain_text("/whereparcel")
     operator.locator("#reply-text").press("Enter")
     expect(operator.locator("#reply-text")).to_have_value("Hi Shortcut, it is on its way!")
+
+
+def test_a_colleague_sees_that_someone_is_typing_in_the_same_conversation(stack, browser):
+    from tests.integration.helpers import TelegramCustomer
+
+    anna = next(p for p in stack.demo["operators"] if p["email"] == "anna@acme.example")
+    owner = next(p for p in stack.demo["operators"] if p["email"] == "owner@acme.example")
+    TelegramCustomer(stack, 5550777111, first_name="Presence Pia").says("Anyone?")
+    pages = [signed_in(browser, stack, person) for person in (anna, owner)]
+    for page in pages:
+        row = page.locator("li.conversation-row", has_text="Presence Pia")
+        expect(row).to_be_visible(timeout=15_000)
+        row.click()
+        expect(page.locator("#ws-status")).to_have_text("live", timeout=15_000)
+    pages[0].locator("#reply-text").press_sequentially("Let me check")
+    expect(pages[1].locator("#conv-presence")).to_have_text("Anna Support is typing…", timeout=10_000)

@@ -178,3 +178,22 @@ def test_catch_up_never_shows_what_the_operator_may_not_see(stack, wait_idle):
         socket.send(json.dumps({"action": "catch_up", "since": recent}))
         got = frames_until(socket, lambda f: f["type"] == "caught_up")
     assert not [f for f in got if "Support-only Sam" in json.dumps(f)]
+
+
+def test_typing_shows_to_colleagues_who_may_see_the_conversation_and_no_one_else(stack, wait_idle):
+    anna, owner = demo_operator(stack, "anna@acme.example"), demo_operator(stack, "owner@acme.example")
+    boris = demo_operator(stack, "boris@acme.example")  # Billing only: the conversation is Support's
+    customer = TelegramCustomer(stack, 660_000_077, first_name="Typing Tess")
+    customer.says("hello?")
+    row = eventually(lambda: conversation_of(anna, "Typing Tess"))
+    wait_idle()
+    with connect(f"{stack.urls['ws']}?token={anna.token}") as anna_socket, \
+            connect(f"{stack.urls['ws']}?token={owner.token}") as owner_socket, \
+            connect(f"{stack.urls['ws']}?token={boris.token}") as boris_socket:
+        anna_socket.send(json.dumps({"action": "typing", "conversation_id": row["id"]}))
+        seen = frames_until(owner_socket, lambda f: f["type"] == "typing")[-1]
+        assert (seen["conversation_id"], seen["operator_name"]) == (row["id"], "Anna Support")
+        assert not [f for f in frames(boris_socket, 0.5) if f["type"] == "typing"]
+        assert not [f for f in frames(anna_socket, 0.3) if f["type"] == "typing"]  # not echoed to herself
+        boris_socket.send(json.dumps({"action": "viewing", "conversation_id": row["id"]}))
+        assert frames_until(boris_socket, lambda f: f["type"] == "error")[-1]["detail"] == "No such conversation."

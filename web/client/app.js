@@ -12,6 +12,8 @@ import { askPermission, notifyWhenHidden, permissionPending } from './notify.js'
 import { SavedReplies } from './saved.js';
 import { ConversationView } from './thread.js';
 
+const TYPING_EVERY_MS = 3000;
+const PRESENCE_SHOWN_MS = 6000;
 const FILTER_KEY = 'switchboard.filter';
 const CLOCK_REFRESH_MS = 30 * 1000;
 const WS_LABELS = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…' };
@@ -151,6 +153,7 @@ function ensureControllers() {
     onRow: upsertRow,
   });
   app.saved = new SavedReplies(app.api, $('#reply-text'), $('#saved-replies'), () => app.view.id);
+  $('#reply-text').addEventListener('input', announceTyping);
   setInterval(() => app.me && app.list.render(), CLOCK_REFRESH_MS);
 }
 
@@ -187,6 +190,8 @@ function openConversation(id) {
   if (!id || !app.me) return;
   app.list.select(id);
   if (app.view.id === id) return;
+  clearPresence();
+  app.live?.send({ action: 'viewing', conversation_id: id });
   history.replaceState(null, '', `#${encodeURIComponent(id)}`);
   app.view.open(id, app.list.rows.get(id) || app.known.get(id));
 }
@@ -260,6 +265,32 @@ function renderSocketStatus(state) {
   node.className = `ws-status ${state}`;
 }
 
+// ------------------------------------------------------------------ presence: who else is here, who is typing
+
+let lastTyping = 0;
+let presenceTimer = null;
+
+/** Tell colleagues we are typing in the open conversation, at most every few seconds. */
+function announceTyping() {
+  const now = Date.now();
+  if (!app.view.id || now - lastTyping < TYPING_EVERY_MS) return;
+  lastTyping = now;
+  app.live?.send({ action: 'typing', conversation_id: app.view.id });
+}
+
+function showPresence(frame) {
+  if (frame.conversation_id !== app.view?.id) return;
+  const who = frame.operator_name || 'A colleague';
+  $('#conv-presence').textContent = frame.state === 'typing' ? `${who} is typing…` : `${who} is viewing`;
+  clearTimeout(presenceTimer);
+  presenceTimer = setTimeout(clearPresence, PRESENCE_SHOWN_MS);
+}
+
+function clearPresence() {
+  clearTimeout(presenceTimer);
+  $('#conv-presence').textContent = '';
+}
+
 function reloadScreen() {
   app.list.reload({ quiet: true });
   app.view.refresh();
@@ -268,6 +299,10 @@ function reloadScreen() {
 function handleFrame(frame) {
   if (frame.seq && (!app.lastSeq || frame.seq > app.lastSeq)) app.lastSeq = frame.seq;
   switch (frame.type) {
+    case 'typing':
+    case 'presence':
+      showPresence(frame);
+      break;
     case 'caught_up':
       if (!frame.complete) reloadScreen(); // more was missed than the feed keeps
       break;

@@ -8,25 +8,29 @@ from collections.abc import Callable
 from ..channels.widget import check_visitor
 from ..domain import clock
 from ..domain.conversation import OperatorView
-from ..domain.errors import Unauthorized
+from ..domain.errors import NotFound, Unauthorized
 from ..secrets import SecretStore
 from ..store.changes import ChangeFeed
-from ..store.connections import ConnectionStore
+from ..store.connections import Connection, ConnectionStore
+from ..store.conversations import ConversationStore
 from ..store.directory import DirectoryStore
 from .auth import AuthService
 
 CATCH_UP_LIMIT = 500
+PRESENCE = ("typing", "viewing")
 
 
 class RealtimeService:
     def __init__(self, auth: AuthService, connections: ConnectionStore, directory: DirectoryStore,
-                 secrets: SecretStore, feed: ChangeFeed, post: Callable[[str, bytes], bool]) -> None:
+                 secrets: SecretStore, feed: ChangeFeed, post: Callable[[str, bytes], bool],
+                 conversations: ConversationStore) -> None:
         self._auth = auth
         self._connections = connections
         self._directory = directory
         self._secrets = secrets
         self._feed = feed
         self._post = post
+        self._conversations = conversations
 
     def connect(self, connection_id: str, query: dict[str, str]) -> None:
         at = clock.iso(clock.now())
@@ -61,7 +65,32 @@ class RealtimeService:
             return {"type": "pong", "at": clock.iso(clock.now())}
         if isinstance(data, dict) and data.get("action") == "catch_up":
             return self._catch_up(connection_id, data.get("since"))
+        if isinstance(data, dict) and data.get("action") in PRESENCE:
+            return self._presence(connection_id, data)
         return {"type": "error", "detail": "Unknown action."}
+
+    def _presence(self, connection_id: str, data: dict) -> dict | None:
+        """``typing`` or ``viewing`` in a conversation, shown live to the colleagues who may see it, so two people
+        do not answer at once. Nothing is stored: presence is only worth anything now."""
+        connection = self._connections.get(connection_id)
+        conversation_id = data.get("conversation_id")
+        if connection is None or connection.operator_id is None or not isinstance(conversation_id, str):
+            return {"type": "error", "detail": "typing/viewing need an operator's socket and a conversation_id."}
+        viewer = _viewer(connection)
+        try:
+            conversation = self._conversations.get(viewer.tenant_id, conversation_id)
+        except NotFound:
+            return {"type": "error", "detail": "No such conversation."}
+        if not conversation.visible_to(viewer):
+            return {"type": "error", "detail": "No such conversation."}
+        frame = json.dumps({"type": "typing" if data["action"] == "typing" else "presence",
+                            "conversation_id": conversation_id, "operator_id": viewer.operator_id,
+                            "operator_name": self._directory.names(viewer.tenant_id).get(viewer.operator_id),
+                            "state": data["action"], "at": clock.iso(clock.now())}).encode()
+        for other in self._connections.operators_of(viewer.tenant_id):
+            if other.operator_id != viewer.operator_id and conversation.visible_to(_viewer(other)):
+                self._post(other.connection_id, frame)
+        return None
 
     def _catch_up(self, connection_id: str, since: object) -> dict | None:
         """Every event after ``since`` this operator may see, posted in order on this socket, then a summary:
@@ -71,9 +100,7 @@ class RealtimeService:
             return {"type": "error", "detail": "Only an operator's socket can catch up."}
         if not isinstance(since, str) or "#" not in since:
             return {"type": "error", "detail": "catch_up needs the seq of the last event received."}
-        viewer = OperatorView(tenant_id=connection.tenant_id, operator_id=connection.operator_id,
-                              role=connection.role or "operator", team_ids=connection.team_ids,
-                              inbox_ids=connection.inbox_ids)
+        viewer = _viewer(connection)
         try:
             events, complete = self._feed.since(viewer, since, CATCH_UP_LIMIT)
         except ValueError:
@@ -81,3 +108,9 @@ class RealtimeService:
         for event in events:
             self._post(connection_id, json.dumps(event).encode())
         return {"type": "caught_up", "count": len(events), "complete": complete}
+
+
+def _viewer(connection: Connection) -> OperatorView:
+    return OperatorView(tenant_id=connection.tenant_id, operator_id=connection.operator_id or "",
+                        role=connection.role or "operator", team_ids=connection.team_ids,
+                        inbox_ids=connection.inbox_ids)
