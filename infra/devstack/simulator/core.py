@@ -192,6 +192,16 @@ def missing(data: dict[str, Any], *names: str) -> JSONResponse | None:
     return None
 
 
+async def customer_request(context: Context, request: Request, channel: str, what: str,
+                           *required: str) -> tuple[dict[str, Any], dict[str, Any]] | JSONResponse:
+    """The inbox and JSON body of a customer-side control request, or the 404/400 answer that refuses it."""
+    inbox = context.inboxes.get(request.path_params["inbox_id"], channel)
+    if inbox is None:
+        return not_found(what)
+    data = await json_body(request)
+    return missing(data, *required) or (inbox, data)
+
+
 def not_found(what: str) -> JSONResponse:
     return JSONResponse({"detail": f"no such {what}"}, status_code=404)
 

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from infra.devstack.embedded_aws import REGION
-from infra.devstack.simulator.core import Context, customer_result, extra, json_body, missing, not_found
+from infra.devstack.simulator.core import Context, customer_request, customer_result, extra
 
 CHANNEL = "email"
 SIGNING_CERT_URL = f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-devstack.pem"
@@ -139,13 +139,10 @@ class Email:
 
     async def _customer_sends(self, request: Request) -> JSONResponse:
         """{"from", "name", "subject", "text", "in_reply_to"?} as mail in S3 and an SES receipt notification."""
-        inbox = self._context.inboxes.get(request.path_params["inbox_id"], CHANNEL)
-        if inbox is None:
-            return not_found("e-mail inbox")
-        data = await json_body(request)
-        refused = missing(data, "from", "text")
-        if refused is not None:
-            return refused
+        found = await customer_request(self._context, request, CHANNEL, "e-mail inbox", "from", "text")
+        if isinstance(found, JSONResponse):
+            return found
+        inbox, data = found
         if not self.bucket:
             return JSONResponse({"detail": "the simulator was not told the InboundMailBucket"}, status_code=503)
         sender = parseaddr(str(data["from"]))[1].strip().lower()

@@ -19,11 +19,9 @@ from infra.devstack.simulator.core import (
     Answer,
     Context,
     Failure,
+    customer_request,
     customer_result,
     form_pairs,
-    json_body,
-    missing,
-    not_found,
 )
 
 CHANNEL = "telegram"
@@ -191,14 +189,13 @@ class Telegram:
 
     async def _customer_sends(self, request: Request) -> JSONResponse:
         """Write as a customer: a real Bot API Update, posted to the service's webhook with the inbox's secret."""
-        inbox = self._context.inboxes.get(request.path_params["inbox_id"], CHANNEL)
-        if inbox is None:
-            return not_found("Telegram inbox")
-        data = await json_body(request)
-        refused = missing(data, "chat_id|from", "text")
+        found = await customer_request(self._context, request, CHANNEL, "Telegram inbox", "chat_id|from", "text")
+        if isinstance(found, JSONResponse):
+            return found
+        inbox, data = found
         chat_id = str(data.get("chat_id") or data.get("from") or "")
-        if refused is not None or not chat_id.lstrip("-").isdigit():
-            return refused or JSONResponse({"detail": "chat_id must be a Telegram chat id (digits)"}, status_code=400)
+        if not chat_id.lstrip("-").isdigit():
+            return JSONResponse({"detail": "chat_id must be a Telegram chat id (digits)"}, status_code=400)
         update = self._update(int(chat_id), _names(data), data)
         response = await self._context.webhooks.post(
             CHANNEL, inbox["id"], json.dumps(update).encode(),

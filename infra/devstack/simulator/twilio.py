@@ -26,12 +26,10 @@ from infra.devstack.simulator.core import (
     Context,
     Failure,
     address,
+    customer_request,
     customer_result,
     extra,
     form_pairs,
-    json_body,
-    missing,
-    not_found,
 )
 
 CHANNEL = "twilio"
@@ -206,13 +204,10 @@ class Twilio:
 
     async def _customer_sends(self, request: Request) -> JSONResponse:
         """{"from": phone, "name", "text"} as an incoming-message webhook, signed over the public webhook URL."""
-        inbox = self._context.inboxes.get(request.path_params["inbox_id"], CHANNEL)
-        if inbox is None:
-            return not_found("Twilio inbox")
-        data = await json_body(request)
-        refused = missing(data, "from", "text")
-        if refused is not None:
-            return refused
+        found = await customer_request(self._context, request, CHANNEL, "Twilio inbox", "from", "text")
+        if isinstance(found, JSONResponse):
+            return found
+        inbox, data = found
         pairs = _incoming_form(inbox, data)
         response = await self._post_form(self._context.webhooks.public_url(CHANNEL, inbox["id"]), pairs,
                                          auth_token(inbox))

@@ -18,12 +18,10 @@ from infra.devstack.simulator.core import (
     Answer,
     Context,
     Failure,
+    customer_request,
     customer_result,
     extra,
     form_pairs,
-    json_body,
-    missing,
-    not_found,
     now_seconds,
 )
 
@@ -171,13 +169,12 @@ class Vk:
 
     async def _customer_sends(self, request: Request) -> JSONResponse:
         """{"from": peer id, "text"} as a ``message_new`` event with the inbox's secret and group id."""
-        inbox = self._context.inboxes.get(request.path_params["inbox_id"], CHANNEL)
-        if inbox is None:
-            return not_found("VK inbox")
-        data = await json_body(request)
-        refused = missing(data, "from", "text")
-        if refused is not None or not str(data["from"]).isdigit():
-            return refused or JSONResponse({"detail": "from must be a VK user id (digits)"}, status_code=400)
+        found = await customer_request(self._context, request, CHANNEL, "VK inbox", "from", "text")
+        if isinstance(found, JSONResponse):
+            return found
+        inbox, data = found
+        if not str(data["from"]).isdigit():
+            return JSONResponse({"detail": "from must be a VK user id (digits)"}, status_code=400)
         if data.get("name"):
             self._context.people[(CHANNEL, str(data["from"]))] = str(data["name"])
         event = self._event(inbox, int(data["from"]), str(data["text"]))

@@ -18,10 +18,10 @@ from infra.devstack.simulator.core import (
     Context,
     Failure,
     address,
+    customer_request,
     customer_result,
     extra,
     json_body,
-    missing,
     not_found,
     now_seconds,
 )
@@ -150,13 +150,10 @@ class WhatsApp:
 
     async def _customer_sends(self, request: Request) -> JSONResponse:
         """{"from", "name", "text"} or {"from", "name", "button": {"id", "title"}} as a signed ``messages`` webhook."""
-        inbox = self._context.inboxes.get(request.path_params["inbox_id"], CHANNEL)
-        if inbox is None:
-            return not_found("WhatsApp inbox")
-        data = await json_body(request)
-        refused = missing(data, "from", "text|button")
-        if refused is not None:
-            return refused
+        found = await customer_request(self._context, request, CHANNEL, "WhatsApp inbox", "from", "text|button")
+        if isinstance(found, JSONResponse):
+            return found
+        inbox, data = found
         phone = address(data["from"])
         message = self._message(inbox, phone, data)
         contact: dict[str, Any] = {"profile": {"name": str(data.get("name") or phone)}, "wa_id": phone}
