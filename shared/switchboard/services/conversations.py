@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..domain import clock
-from ..domain.conversation import Action, Conversation, OperatorView, Status, next_status
+from ..domain.conversation import Action, Conversation, OperatorView, Status, accepts_replies, next_status
 from ..domain.errors import BadRequest, Conflict, IllegalTransition, NotFound
 from ..domain.ids import ulid
 from ..domain.message import Attachment, DeliveryStatus, Message, MessageType
@@ -71,7 +71,7 @@ class ConversationService:
         created: list[Message] = []
 
         def change(conv: Conversation) -> tuple[Conversation, list[TxOp]]:
-            if conv.status is Status.RESOLVED:
+            if not accepts_replies(conv.status):
                 raise IllegalTransition("Cannot reply in a resolved conversation: reopen it first.", status="resolved")
             for attachment in attachments:
                 if not attachment.meta.get("key", "").startswith(upload_prefix(conv)):

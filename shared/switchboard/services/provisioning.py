@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..channels.base import Credentials
-from ..domain.directory import Inbox, Operator, Team, Tenant
+from ..domain.directory import ROLES, Inbox, Operator, Team, Tenant
+from ..domain.errors import BadRequest
 from ..domain.ids import secret_token, ulid
 from ..secrets import SecretStore
 from ..store.directory import DirectoryStore
@@ -45,6 +46,8 @@ class ProvisioningService:
 
     def create_operator(self, tenant: Tenant, *, email: str, name: str, password: str, role: str = "operator",
                         teams: list[Team] = (), inboxes: list[Inbox] = ()) -> Operator:  # type: ignore[assignment]
+        if role not in ROLES:
+            raise BadRequest(f"Unknown role '{role}'; use one of {', '.join(ROLES)}.")
         operator = Operator(tenant_id=tenant.id, id=ulid(), email=email, name=name, role=role,
                             team_ids=[t.id for t in teams], inbox_ids=[i.id for i in inboxes])
         self._cognito.admin_create_user(
