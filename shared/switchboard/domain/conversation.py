@@ -94,11 +94,19 @@ class Conversation:
     priority: str = "normal"
     contact_name: str | None = None
     source_id: str = ""
+    tags: list[str] = field(default_factory=list)
+    participants: list[str] = field(default_factory=list)  # operators who follow it besides the assignee
+    request_type: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+    operator_active_until: str | None = None  # automated messages wait while an operator works in it
+    sla_due_at: str | None = None
 
     def visible_to(self, operator: OperatorView) -> bool:
         return (
-            operator.is_admin
+            operator.sees_all
             or self.assignee_id == operator.operator_id
+            or operator.operator_id in self.participants
             or self.team_id in operator.team_ids
             or self.inbox_id in operator.inbox_ids
         )
@@ -114,7 +122,21 @@ class OperatorView:
     team_ids: frozenset[str] = frozenset()
     inbox_ids: frozenset[str] = frozenset()
     name: str = ""
+    permissions: frozenset[str] = frozenset()
 
     @property
     def is_admin(self) -> bool:
+        """Manages the workspace: operators, inboxes, keys, rules."""
         return self.role in ("owner", "admin")
+
+    @property
+    def sees_all(self) -> bool:
+        """Admins and supervisors see every conversation of the tenant; operators their teams' and inboxes'."""
+        return self.role in ("owner", "admin", "supervisor")
+
+    def can(self, permission: str) -> bool:
+        return self.is_admin or permission in self.permissions
+
+
+EDIT_DIALOG_SETTINGS = "edit_dialog_settings"  # request types, reasons, components
+PERMISSIONS = (EDIT_DIALOG_SETTINGS,)

@@ -23,6 +23,7 @@ class Operator:
     role: str = "operator"
     team_ids: list[str] = field(default_factory=list)
     inbox_ids: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -55,7 +55,7 @@ class AuthService:
             raise Unauthorized("This operator no longer exists.") from None
         return OperatorView(
             tenant_id=tenant_id, operator_id=operator_id, role=operator.role, team_ids=frozenset(operator.team_ids),
-            inbox_ids=frozenset(operator.inbox_ids), name=operator.name,
+            inbox_ids=frozenset(operator.inbox_ids), name=operator.name, permissions=frozenset(operator.permissions),
         )
 
     def login(self, email: object, password: object) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..channels.base import Credentials
+from ..domain.conversation import EDIT_DIALOG_SETTINGS, PERMISSIONS
 from ..domain.directory import ROLES, Inbox, Operator, Team, Tenant
 from ..domain.errors import BadRequest
 from ..domain.ids import secret_token, ulid
@@ -45,11 +46,16 @@ class ProvisioningService:
         return inbox, credentials
 
     def create_operator(self, tenant: Tenant, *, email: str, name: str, password: str, role: str = "operator",
-                        teams: list[Team] = (), inboxes: list[Inbox] = ()) -> Operator:  # type: ignore[assignment]
+                        teams: list[Team] = (), inboxes: list[Inbox] = (),  # type: ignore[assignment]
+                        permissions: list[str] = ()) -> Operator:  # type: ignore[assignment]
         if role not in ROLES:
             raise BadRequest(f"Unknown role '{role}'; use one of {', '.join(ROLES)}.")
+        unknown = set(permissions) - set(PERMISSIONS)
+        if unknown:
+            raise BadRequest(f"Unknown permission '{sorted(unknown)[0]}'; use one of {', '.join(PERMISSIONS)}.")
         operator = Operator(tenant_id=tenant.id, id=ulid(), email=email, name=name, role=role,
-                            team_ids=[t.id for t in teams], inbox_ids=[i.id for i in inboxes])
+                            team_ids=[t.id for t in teams], inbox_ids=[i.id for i in inboxes],
+                            permissions=list(permissions))
         self._cognito.admin_create_user(
             UserPoolId=self._pool, Username=email, MessageAction="SUPPRESS",
             UserAttributes=[
@@ -98,14 +104,15 @@ def seed_demo(provisioning: ProvisioningService | None = None) -> dict[str, Any]
         for channel, name, token, extra in DEMO_INBOXES
     ]
     people = [
-        ("owner@acme.example", "Olivia Owner", "owner", [support, billing]),
-        ("anna@acme.example", "Anna Support", "operator", [support]),
-        ("boris@acme.example", "Boris Billing", "operator", [billing]),
+        ("owner@acme.example", "Olivia Owner", "owner", [support, billing], []),
+        ("anna@acme.example", "Anna Support", "operator", [support], [EDIT_DIALOG_SETTINGS]),
+        ("boris@acme.example", "Boris Billing", "operator", [billing], []),
+        ("sofia@acme.example", "Sofia Supervisor", "supervisor", [support, billing], []),
     ]
     operators = []
-    for email, name, role, teams in people:
+    for email, name, role, teams, permissions in people:
         operator = provisioning.create_operator(tenant, email=email, name=name, password=DEMO_PASSWORD, role=role,
-                                                teams=teams)
+                                                teams=teams, permissions=permissions)
         operators.append({"id": operator.id, "email": email, "password": DEMO_PASSWORD, "name": name, "role": role,
                           "team_ids": operator.team_ids})
     return {

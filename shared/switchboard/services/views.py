@@ -30,6 +30,12 @@ def conversation_view(conversation: Conversation, names: dict[str, str] | None =
         "created_at": conversation.created_at,
         "title": conversation.title,
         "priority": conversation.priority,
+        "tags": conversation.tags,
+        "participants": conversation.participants,
+        "request_type": conversation.request_type,
+        "reasons": conversation.reasons,
+        "components": conversation.components,
+        "sla_due_at": conversation.sla_due_at,
         "version": conversation.version,
     }
 

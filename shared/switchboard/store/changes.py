@@ -51,5 +51,5 @@ class ChangeFeed:
 
 
 def _visible(item: ChangeItem, viewer: OperatorView) -> bool:
-    return (viewer.is_admin or item.assignee_id == viewer.operator_id or item.team_id in viewer.team_ids
+    return (viewer.sees_all or item.assignee_id == viewer.operator_id or item.team_id in viewer.team_ids
             or item.inbox_id in viewer.inbox_ids)

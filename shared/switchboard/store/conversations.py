@@ -59,7 +59,7 @@ class ConversationStore:
                 "mine_or_unassigned": [viewer.operator_id, UNASSIGNED],
             }.get(assignee, [assignee])
             return [_source("by_assignee", f"{tenant}#{person}", status) for person in people]
-        if viewer.is_admin or not status:
+        if viewer.sees_all or not status:
             statuses = [status] if status else ["open", "pending", "snoozed", "resolved"]
             return [_source("by_status", f"{tenant}#{value}", None) for value in statuses]
         # An operator's "all" is the union of their teams' and inboxes' partitions: each is an index query.

@@ -91,6 +91,7 @@ class DirectoryStore:
         OperatorItem(
             operator.tenant_id, f"operator#{operator.id}", name=operator.name, email=operator.email,
             role=operator.role, team_ids=list(operator.team_ids), inbox_ids=list(operator.inbox_ids),
+            permissions=list(operator.permissions),
         ).save()
         self._cache.pop(("operator", operator.tenant_id, operator.id), None)
 
@@ -109,6 +110,7 @@ def _operator(item: OperatorItem) -> Operator:
     return Operator(
         tenant_id=item.pk, id=item.sk.split("#", 1)[1], email=item.email, name=item.name or "", role=item.role,
         team_ids=list(item.team_ids or []), inbox_ids=list(item.inbox_ids or []),
+        permissions=list(item.permissions or []),
     )
 
 

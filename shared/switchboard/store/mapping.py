@@ -33,6 +33,13 @@ def conversation_from_item(item: ConversationItem) -> Conversation:
         priority=item.priority or "normal",
         contact_name=item.contact_name,
         source_id=item.source_id,
+        tags=list(item.tags or []),
+        participants=list(item.participants or []),
+        request_type=item.request_type,
+        reasons=list(item.reasons or []),
+        components=list(item.components or []),
+        operator_active_until=item.operator_active_until,
+        sla_due_at=item.sla_due_at,
     )
 
 

@@ -49,6 +49,7 @@ class OperatorItem(DirectoryItem, discriminator="operator"):
     role = UnicodeAttribute(default="operator")
     team_ids = ListAttribute(of=UnicodeAttribute, default=list)
     inbox_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    permissions = ListAttribute(of=UnicodeAttribute, default=list)
 
 
 class TeamItem(DirectoryItem, discriminator="team"):
@@ -108,6 +109,13 @@ class ConversationItem(Model):
     priority = UnicodeAttribute(default="normal")
     contact_name = UnicodeAttribute(null=True)
     source_id = UnicodeAttribute()
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    participants = ListAttribute(of=UnicodeAttribute, default=list)
+    request_type = UnicodeAttribute(null=True)
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    components = ListAttribute(of=UnicodeAttribute, default=list)
+    operator_active_until = UnicodeAttribute(null=True)
+    sla_due_at = UnicodeAttribute(null=True)
     # Composite index keys, always derived from the fields above by ConversationKeys.
     tenant_status = UnicodeAttribute()
     tenant_assignee = UnicodeAttribute()

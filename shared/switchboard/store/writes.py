@@ -25,7 +25,9 @@ _FIELDS = {
     "contact_id": "contact_id", "team_id": "team_id", "last_activity_at": "last_activity_at",
     "last_message": "last_message", "unread_count": "unread_count", "waiting_since": "waiting_since",
     "snoozed_until": "snoozed_until", "snooze_version": "snooze_version", "title": "title", "priority": "priority",
-    "contact_name": "contact_name",
+    "contact_name": "contact_name", "tags": "tags", "participants": "participants",
+    "request_type": "request_type", "reasons": "reasons", "components": "components",
+    "operator_active_until": "operator_active_until", "sla_due_at": "sla_due_at",
 }
 
 
