@@ -20,6 +20,7 @@ def _banner(stack: LocalStack) -> str:
         f"  web client   {urls['client']}",
         f"  widget       {urls['widget']}",
         f"  simulator    {urls['simulator']}",
+        f"  sent mail    {urls['simulator']}mail.html   (what SES sent: notifications, e-mail replies)",
         f"  REST API     {urls['api']}/v1/...",
         f"  WebSocket    {urls['ws']}",
         f"  webhooks     {urls['webhooks']}/{{channel}}/{{inbox_id}}",

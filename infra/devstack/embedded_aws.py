@@ -36,9 +36,13 @@ class EmbeddedAws:
         """Start the server and return the environment variables it set in this process."""
         # Must be on before any state machine exists: the API then creates them in the executing backend.
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
-        from infra.devstack.moto_internals import make_dynamodb_transactions_atomic  # it imports this module
+        from infra.devstack.moto_internals import (  # it imports this module
+            make_dynamodb_queries_indexed,
+            make_dynamodb_transactions_atomic,
+        )
 
         make_dynamodb_transactions_atomic()
+        make_dynamodb_queries_indexed()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns everything else
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()

@@ -132,3 +132,80 @@ def _apply(backend: Any, op_type: str, op: dict[str, Any]) -> None:
         backend.update_item(op["TableName"], op["Key"], update_expression=op["UpdateExpression"], **expression)
     elif op_type == "Delete":
         backend.delete_item(op["TableName"], op["Key"], **expression)
+
+
+def make_dynamodb_queries_indexed() -> None:
+    """Answer base-table Queries from per-partition sorted keys, in O(log n + k), with DynamoDB's semantics (see
+    moto_queries). moto sorts the whole table on every Query, so list views would slow down as a tenant grows and the
+    benchmark could not tell a good key design from a bad one. Idempotent."""
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
+
+    from infra.devstack import moto_queries
+
+    if getattr(Table, "_indexed_queries", False):
+        return
+    original = Table.query
+
+    @functools.wraps(original)
+    def query(self: Any, hash_key: Any, range_comparison: str | None, range_objs: list[Any], limit: int | None,
+              exclusive_start_key: dict[str, Any] | None, scan_index_forward: bool, projection_expressions: Any,
+              index_name: str | None = None, consistent_read: bool = False, filter_expression: Any = None,
+              hash_key_conditions: list | None = None, range_key_conditions: list | None = None,
+              **filter_kwargs: Any) -> Any:
+        if not moto_queries.indexable(self, hash_key, index_name, hash_key_conditions, range_key_conditions,
+                                      filter_kwargs, range_comparison):
+            return original(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                            scan_index_forward, projection_expressions, index_name, consistent_read,
+                            filter_expression, hash_key_conditions=hash_key_conditions,
+                            range_key_conditions=range_key_conditions, **filter_kwargs)
+        with _DYNAMODB_WRITES:  # a concurrent write must not move the keys under the walk
+            return moto_queries.query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                                      scan_index_forward, projection_expressions, filter_expression,
+                                      RESULT_SIZE_LIMIT)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table._indexed_queries = True  # type: ignore[attr-defined]
+
+
+def bulk_load(table_name: str, items: list[dict[str, Any]]) -> None:
+    """Put items straight into the embedded table: no API round trip, no conditions, no stream records.
+
+    For benchmarks that need 100,000s of items in seconds. The partitions they land in go back to plain dicts, to be
+    sorted again once on their next Query instead of item by item here.
+    """
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(table_name)
+    with _DYNAMODB_WRITES:
+        for attrs in items:
+            item = _item(attrs, table.hash_key_attr, table.range_key_attr)
+            hash_key, range_key = item.hash_key, item.range_key
+            if range_key is None:
+                table.items[hash_key] = item
+                continue
+            partition = table.items[hash_key]
+            if type(partition) is not dict:
+                partition = table.items[hash_key] = dict(partition)
+            partition[range_key] = item
+
+
+def _item(attrs: dict[str, Any], hash_attr: str, range_attr: str | None) -> Any:
+    """A moto Item without its per-attribute size check, which is quadratic in the number of attributes (moto's own
+    deepcopy skips it the same way)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    values = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(values)
+    for name, value in attrs.items():
+        kind = next(iter(value))
+        if kind in ("S", "N", "BOOL", "NULL"):  # what DynamoType() does for scalars, without its generic path
+            typed = DynamoType.__new__(DynamoType)
+            typed.type, typed.value = kind, value[kind]
+        else:
+            typed = DynamoType(value)
+        dict.__setitem__(values, name, typed)
+    item = Item.__new__(Item)
+    item.hash_key = values[hash_attr]
+    item.range_key = values[range_attr] if range_attr else None
+    item.attrs = values
+    return item

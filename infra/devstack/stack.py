@@ -78,6 +78,7 @@ class LocalStack:
                           for logical_id, spec in functions(template).items()}
         self.demo = _seed_demo() if seed else {}
         _connect_demo_email(self.demo, self.outputs)
+        _verify_notification_sender(self.env)
         simulator = Simulator(gateway, inbound_mail_bucket=self.outputs.get("InboundMailBucketName"),
                               inbound_mail_topic=self.outputs.get("InboundMailTopicArn"))
         simulator.set_inboxes(self.demo.get("inboxes", []))
@@ -221,6 +222,18 @@ def _connect_demo_email(demo: dict[str, Any], outputs: dict[str, str]) -> None:
         if sender:
             region = os.environ.get("SES_REGION") or None
             boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)
+
+
+def _verify_notification_sender(env: dict[str, str]) -> None:
+    """Operators' notification e-mails come from NOTIFICATION_SENDER. In AWS its address or domain is verified in SES
+    once; moto's SES refuses unverified senders as SES does, so verify it here (the mail shows at /sim/mail.html)."""
+    from email.utils import parseaddr
+
+    import boto3
+
+    sender = parseaddr(env.get("NOTIFICATION_SENDER", ""))[1]
+    if sender:
+        boto3.client("sesv2").create_email_identity(EmailIdentity=sender)
 
 
 def _seed_demo() -> dict[str, Any]:

@@ -18,14 +18,20 @@ class Settings:
     contacts_table: str
     connections_table: str
     changes_table: str
+    views_table: str  # list postings and counters (store/views.py)
     outbound_queue_url: str
     snooze_state_machine_arn: str
+    sla_state_machine_arn: str  # SLA warning and breach timers (infra/statemachines/sla.asl.json)
+    tasks_table: str
+    task_deadline_state_machine_arn: str
     attachments_bucket: str
     user_pool_id: str
     user_pool_client_id: str
     websocket_endpoint: str
     telegram_api_base: str
     secrets_prefix: str
+    notifications_table: str
+    notification_sender: str  # the verified SES address operators' notification e-mails come from
     jwks_url: str = ""
     graph_api_base: str = "https://graph.facebook.com/v21.0"
     vk_api_base: str = "https://api.vk.com"

@@ -58,6 +58,12 @@ class Services:
         return ConversationStore()
 
     @cached_property
+    def views(self) -> Any:
+        from .store.views import ViewStore
+
+        return ViewStore(self.client("dynamodb"), self.settings.views_table)
+
+    @cached_property
     def messages(self) -> Any:
         from .store.messages import MessageStore
 
@@ -95,7 +101,8 @@ class Services:
         from .services.ingest import IngestService
         from .store.inbound import InboundWriter
 
-        return IngestService(self.contacts, self.messages, InboundWriter(self.transactions), self.conversations)
+        return IngestService(self.contacts, self.messages, InboundWriter(self.transactions), self.conversations,
+                             route=self.router.route)
 
     @cached_property
     def widget(self) -> Any:
@@ -128,14 +135,63 @@ class Services:
         from .store.writes import ConversationWriter
 
         return ConversationService(self.conversations, self.messages, self.directory,
-                                   ConversationWriter(self.transactions))
+                                   ConversationWriter(self.transactions), lists=self.conversation_lists,
+                                   zone_of=self.hours_store.zone)
+
+    @cached_property
+    def hours_store(self) -> Any:
+        from .store.business_hours import BusinessHoursStore
+
+        return BusinessHoursStore()
+
+    @cached_property
+    def conversation_lists(self) -> Any:
+        from .services.lists import ConversationLists
+
+        return ConversationLists(self.views, self.directory)
+
+    @cached_property
+    def business_hours(self) -> Any:
+        from .services.business_hours import BusinessHoursService
+        from .store.business_hours import BusinessHoursStore
+
+        return BusinessHoursService(BusinessHoursStore())
+
+    @cached_property
+    def inbox_settings(self) -> Any:
+        from .services.inbox_settings import InboxSettingsService
+
+        return InboxSettingsService(self.directory)
+
+    @cached_property
+    def conversation_settings(self) -> Any:
+        from .services.conversation_settings import ConversationSettingsService
+        from .store.catalogues import CatalogueStore
+        from .store.writes import ConversationWriter
+
+        return ConversationSettingsService(self.conversation_service, CatalogueStore(), self.directory,
+                                           self.conversations, ConversationWriter(self.transactions))
 
     @cached_property
     def contact_service(self) -> Any:
         from .services.contacts import ContactService
+        from .store.contact_cards import ContactCardStore
         from .store.writes import ConversationWriter
 
-        return ContactService(self.contacts, self.conversations, ConversationWriter(self.transactions))
+        return ContactService(self.contacts, self.conversations, ConversationWriter(self.transactions),
+                              ContactCardStore(self.transactions), self.timeline_store)
+
+    @cached_property
+    def timeline_store(self) -> Any:
+        from .store.timeline import TimelineStore
+
+        return TimelineStore(self.transactions)
+
+    @cached_property
+    def contact_timeline(self) -> Any:
+        from .services.timeline import TimelineService
+
+        return TimelineService(self.contact_service, self.timeline_store)
 
     @cached_property
     def saved_replies(self) -> Any:
@@ -149,7 +205,8 @@ class Services:
         from .store.changes import ChangeFeed
 
         return RealtimeService(self.auth, self.connections, self.directory, self.secrets, ChangeFeed(),
-                               self.post_to_connection, self.conversations)
+                               self.post_to_connection, self.conversations, self.contacts,
+                               on_online=self.distribution.operator_online)
 
     @cached_property
     def fanout(self) -> Any:
@@ -166,7 +223,69 @@ class Services:
 
         timers = SnoozeTimers(self.client("stepfunctions"), self.settings.snooze_state_machine_arn)
         return ReactionService(self.sqs, self.settings.outbound_queue_url, timers, self.answer_button,
-                               self.attachments.store, self.profiles.complete)
+                               self.attachments.store, self.profiles.complete,
+                               distribute=self.distribution.on_change, project=self.conversation_lists.project,
+                               auto_reply=self.auto_replies.on_new_conversation,
+                               on_task=self.task_deadlines.on_change, sla=self.sla.on_change)
+
+    @cached_property
+    def sla(self) -> Any:
+        from .services.sla import SlaService
+        from .store.sla import SlaPolicyStore
+        from .store.writes import ConversationWriter
+        from .timers.sla import SlaTimers
+
+        timers = SlaTimers(self.client("stepfunctions"), self.settings.sla_state_machine_arn)
+        return SlaService(self.conversations, ConversationWriter(self.transactions), SlaPolicyStore(),
+                          self.hours_store, self.directory, timers)
+
+    @cached_property
+    def auto_replies(self) -> Any:
+        from .services.auto_replies import AutoReplyService
+        from .store.writes import ConversationWriter
+
+        return AutoReplyService(self.directory, self.hours_store, self.contacts, self.conversations,
+                                ConversationWriter(self.transactions))
+
+    @cached_property
+    def tasks(self) -> Any:
+        from .services.tasks import TaskService
+        from .store.tasks import TaskStore
+
+        return TaskService(TaskStore(self.transactions), self.conversations, self.messages, self.directory)
+
+    @cached_property
+    def task_deadlines(self) -> Any:
+        from .services.tasks import TaskDeadlines
+        from .timers.task_deadline import TaskDeadlineTimers
+
+        return TaskDeadlines(TaskDeadlineTimers(self.client("stepfunctions"),
+                                                self.settings.task_deadline_state_machine_arn))
+
+    @cached_property
+    def distribution(self) -> Any:
+        from .services.distribution import DistributionService
+        from .store.distribution import DistributionStore
+        from .store.writes import ConversationWriter
+
+        return DistributionService(self.directory, DistributionStore(), self.connections, self.conversations,
+                                   ConversationWriter(self.transactions), self.conversation_service)
+
+    @cached_property
+    def router(self) -> Any:
+        from .services.distribution import Router
+
+        return Router(self.directory)
+
+    @cached_property
+    def notifications(self) -> Any:
+        from .mail.ses import SesMailer
+        from .services.notifications import NotificationService
+        from .store.notifications import NotificationStore
+
+        mailer = SesMailer(self.client("sesv2"), self.settings.notification_sender)
+        return NotificationService(NotificationStore(self.transactions), self.directory, self.conversations,
+                                   self.connections, self.post_to_connection, mailer)
 
     @cached_property
     def profiles(self) -> Any:

@@ -16,6 +16,9 @@ TABLE_SETTINGS = {
     "ContactsTable": "CONTACTS_TABLE",
     "ConnectionsTable": "CONNECTIONS_TABLE",
     "ChangesTable": "CHANGES_TABLE",
+    "ViewsTable": "VIEWS_TABLE",
+    "NotificationsTable": "NOTIFICATIONS_TABLE",
+    "TasksTable": "TASKS_TABLE",
 }
 
 

@@ -122,9 +122,35 @@ export class Api {
     return this.request('GET', '/v1/channels');
   }
 
-  /** assignee: "me" | "unassigned" | "mine_or_unassigned" | null (all). */
-  conversations({ status, assignee, cursor, limit = 25 }) {
-    return this.request('GET', '/v1/conversations', { query: { status, assignee, cursor, limit } });
+  /** Colleagues, each with the `handle` a note mentions them by ("@anna"). */
+  operators() {
+    return this.request('GET', '/v1/operators');
+  }
+
+  /** The bell: {items (newest first), next_cursor, unread_count}. */
+  notifications(limit = 30) {
+    return this.request('GET', '/v1/notifications', { query: { limit } });
+  }
+
+  /** ids: a list of notification ids, or "all"; answers {unread_count}. */
+  markNotificationsRead(ids) {
+    const body = ids === 'all' ? { all: true } : { ids };
+    return this.request('POST', '/v1/notifications/read', { body });
+  }
+
+  /** {preferences: {event: [channel]}, events: [{event, label, defaults}], channels}. */
+  notificationPreferences() {
+    return this.request('GET', '/v1/me/notification-preferences');
+  }
+
+  setNotificationPreferences(preferences) {
+    return this.request('PUT', '/v1/me/notification-preferences', { body: { preferences } });
+  }
+
+  /** assignee: "me" | "unassigned" | "mine_or_unassigned" | null (all); filters: team, inbox, tag, untagged,
+   * unanswered, priority, sort (see filters.js). */
+  conversations({ status, assignee, cursor, limit = 25, ...filters }) {
+    return this.request('GET', '/v1/conversations', { query: { status, assignee, ...filters, cursor, limit } });
   }
 
   conversation(id) {
@@ -146,6 +172,16 @@ export class Api {
 
   assign(id, assigneeId) {
     return this.request('POST', `/v1/conversations/${enc(id)}/assign`, { body: { assignee_id: assigneeId } });
+  }
+
+  /** Into "mine" if nobody has it; 409 (detail names who has it) otherwise. */
+  take(id) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/take`, { body: {} });
+  }
+
+  /** "available" | "away": away operators get nothing from round robin. */
+  setAvailability(availability) {
+    return this.request('PUT', '/v1/me/availability', { body: { availability } });
   }
 
   resolve(id) {

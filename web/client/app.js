@@ -4,12 +4,18 @@
  */
 
 import { Api, loadConfig, session } from './api.js';
+import { mountContacts } from './contact.js';
+import { AvailabilityToggle, takeConversation } from './distribution.js';
 import { $, isTypingTarget, toast } from './dom.js';
-import { avatarColor, channelLabel, initials } from './format.js';
+import { Counters, ListFilters, restoredExtras } from './filters.js';
+import { avatarColor, initials } from './format.js';
 import { ASSIGNEE_FILTERS, ConversationList, STATUSES, isStale } from './list.js';
 import { LiveSocket } from './live.js';
-import { askPermission, notifyWhenHidden, permissionPending } from './notify.js';
+import { MentionSuggest } from './mentions.js';
+import { NotificationCenter } from './notifications.js';
+import { askPermission, permissionPending } from './notify.js';
 import { SavedReplies } from './saved.js';
+import { ConversationSettings } from './settings.js';
 import { ConversationView } from './thread.js';
 
 const TYPING_EVERY_MS = 3000;
@@ -91,10 +97,13 @@ async function startSession(fallbackOperator) {
   app.list.me = me;
   app.view.me = me;
   renderMe(me);
+  app.availability.show(me.availability);
   show('app');
   renderNotifyButton();
   restoreFilter();
   app.list.reload();
+  app.filters.load(app.list.filter);
+  app.counters.refresh();
   app.api.channels()
     .then((answer) => {
       app.view.capabilities = capabilitiesByChannel(answer);
@@ -112,6 +121,7 @@ function capabilitiesByChannel(answer) {
 
 /** Logout, or any 401: drop the token and everything it showed. */
 function signOut(message) {
+  app.contacts?.close();
   app.live?.stop();
   app.live = null;
   session.clear();
@@ -119,6 +129,8 @@ function signOut(message) {
   app.known.clear();
   if (app.view?.id) app.view.close();
   app.list?.reset();
+  app.counters?.reset();
+  app.notifications?.reset();
   history.replaceState(null, '', location.pathname + location.search);
   showLogin(message);
 }
@@ -145,16 +157,46 @@ function ensureControllers() {
     me: app.me,
     elements: { list: $('#conversation-list'), loadMore: $('#load-more'), empty: $('#list-empty') },
     onOpen: openConversation,
+    onTake: (id) => takeConversation(app.api, id, upsertRow),
   });
+  app.availability = new AvailabilityToggle(app.api, $('#availability-toggle'));
+  app.filters = new ListFilters({ api: app.api, container: $('#list-filters'), onChange: setFilter });
+  app.counters = new Counters({ api: app.api, tabs: document.querySelectorAll('.filter-tab'),
+    status: () => app.list.filter.status, onCounts: (counts) => app.filters.showCounts(counts) });
   app.view = new ConversationView({
     api: app.api,
     me: app.me,
     elements: viewElements(),
     onRow: upsertRow,
   });
+  app.settings = new ConversationSettings({ api: app.api, container: $('#conv-settings'), onRow: upsertRow });
+  app.contacts = mountContacts({ api: app.api, openConversation });
   app.saved = new SavedReplies(app.api, $('#reply-text'), $('#saved-replies'), () => app.view.id);
+  app.notifications = new NotificationCenter({
+    api: app.api, elements: notificationElements(), onOpen: openConversation,
+  });
+  app.mentions = new MentionSuggest(app.api, $('#reply-text'), $('#mention-suggestions'), {
+    isNote: () => $('#note-toggle').checked, meId: () => app.me?.id,
+  });
   $('#reply-text').addEventListener('input', announceTyping);
   setInterval(() => app.me && app.list.render(), CLOCK_REFRESH_MS);
+}
+
+function notificationElements() {
+  return {
+    button: $('#notifications-button'),
+    badge: $('#notifications-badge'),
+    panel: $('#notifications-panel'),
+    list: $('#notifications-list'),
+    empty: $('#notifications-empty'),
+    readAll: $('#notifications-read-all'),
+    prefsButton: $('#notification-prefs-button'),
+    prefs: $('#notification-prefs'),
+    prefsForm: $('#notification-prefs-form'),
+    prefsTable: $('#notification-prefs-table'),
+    prefsCancel: $('#notification-prefs-cancel'),
+    prefsHint: $('#notification-prefs-hint'),
+  };
 }
 
 function viewElements() {
@@ -167,6 +209,7 @@ function viewElements() {
     snoozedUntil: $('#conv-snoozed-until'),
     assignee: $('#conv-assignee'),
     assign: $('#btn-assign'),
+    take: $('#btn-take'),
     resolve: $('#btn-resolve'),
     reopen: $('#btn-reopen'),
     snooze: $('#btn-snooze'),
@@ -220,6 +263,7 @@ function restoreFilter() {
   }
   if (ASSIGNEE_FILTERS.includes(saved.assignee)) app.list.filter.assignee = saved.assignee;
   if (STATUSES.includes(saved.status)) app.list.filter.status = saved.status;
+  Object.assign(app.list.filter, restoredExtras(saved));
   renderFilter();
 }
 
@@ -227,6 +271,7 @@ function setFilter(change) {
   app.list.setFilter(change);
   sessionStorage.setItem(FILTER_KEY, JSON.stringify(app.list.filter));
   renderFilter();
+  if ('status' in change) app.counters.refresh(); // the counters count the status on screen
 }
 
 function renderFilter() {
@@ -236,6 +281,7 @@ function renderFilter() {
     tab.setAttribute('aria-selected', String(active));
   }
   $('#status-filter').value = app.list.filter.status;
+  app.filters?.render(app.list.filter);
 }
 
 // ------------------------------------------------------------------ live
@@ -250,6 +296,7 @@ function startLive() {
     // A reopen follows missed events: ask the server's catch-up feed for them (in order, only what this operator
     // may see); if it cannot give them all, or the very first time, fetch what is on screen again.
     onOpen: ({ reconnect }) => {
+      app.notifications.load(); // the bell as the server keeps it: nothing missed while the socket was down
       if (reconnect && app.lastSeq && app.live.send({ action: 'catch_up', since: app.lastSeq })) return;
       reloadScreen();
     },
@@ -294,6 +341,7 @@ function clearPresence() {
 function reloadScreen() {
   app.list.reload({ quiet: true });
   app.view.refresh();
+  app.counters.schedule();
 }
 
 function handleFrame(frame) {
@@ -310,30 +358,20 @@ function handleFrame(frame) {
     case 'conversation.updated':
     case 'conversation.assigned':
       upsertRow(frame.conversation);
+      app.counters.schedule(); // counts follow every change, one request per burst of events
       break;
     case 'message.created':
       app.view.applyMessage(frame.message, frame.conversation_id);
-      notifyIncoming(frame.message, frame.conversation_id ?? frame.message?.conversation_id);
       break;
     case 'message.updated':
       app.view.applyMessage(frame.message, frame.conversation_id);
       break;
+    case 'notification': // the bell, and a browser notification if the operator chose one for this event
+      app.notifications.receive(frame.notification);
+      break;
     default:
-      break; // typing, presence, notification: not shown yet
+      break;
   }
-}
-
-function notifyIncoming(message, conversationId) {
-  if (message?.type !== 'incoming') return;
-  const row = app.known.get(conversationId) || app.list.rows.get(conversationId)
-    || (app.view.id === conversationId ? app.view.conversation : null);
-  if (!row || row.assignee_id !== app.me?.id) return;
-  notifyWhenHidden({
-    title: `${row.contact?.name || 'Contact'} · ${channelLabel(row.channel)}`,
-    body: message.text || '(attachment)',
-    tag: conversationId,
-    onClick: () => openConversation(conversationId),
-  });
 }
 
 // ------------------------------------------------------------------ keyboard
@@ -342,6 +380,7 @@ const SHORTCUTS = {
   j: () => moveSelection(1),
   k: () => moveSelection(-1),
   a: () => app.view.assignToMe(),
+  t: () => app.view.take(),
   e: () => app.view.resolve(),
   s: () => app.view.openSnoozeMenu(),
   r: () => app.view.focusReply(),

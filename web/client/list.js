@@ -1,15 +1,17 @@
 /**
  * The conversation list: the rows of the current filter, kept live by upserts from the socket,
- * newest activity first, rendered as <li class="conversation-row" data-id="…">.
+ * in the filter's order (newest activity first by default), rendered as <li class="conversation-row" data-id="…">.
  */
 
 import { el, toast } from './dom.js';
+import { EXTRA_FILTERS, compareRows, extraQuery, matchesExtras } from './filters.js';
 import {
   avatarColor, channelClass, channelLabel, clockTime, fullTime, initials, previewText, relativeTime, toDate,
 } from './format.js';
 
 export const ASSIGNEE_FILTERS = ['me', 'unassigned', 'mine_or_unassigned', 'all'];
 export const STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
+const RECENT_MS = 10_000; // longer than the stream takes to bring a change into the lists
 
 /** A row from the socket or an action is older than the one we hold: keep ours. */
 export function isStale(current, incoming) {
@@ -29,21 +31,29 @@ function byActivityDesc(a, b) {
 
 export class ConversationList {
   /**
-   * @param {object} deps api, me (operator), elements {list, loadMore, empty}, onOpen(id)
+   * @param {object} deps api, me (operator), elements {list, loadMore, empty}, onOpen(id), onTake(id) for a
+   *   row's "Take" button
    */
-  constructor({ api, me, elements, onOpen }) {
+  constructor({ api, me, elements, onOpen, onTake }) {
     this.api = api;
     this.me = me;
     this.els = elements;
     this.onOpen = onOpen;
-    this.filter = { assignee: 'mine_or_unassigned', status: 'open' };
+    this.onTake = onTake;
+    this.filter = { assignee: 'mine_or_unassigned', status: 'open', ...EXTRA_FILTERS };
     this.rows = new Map();
+    this.recent = new Map(); // id -> {row, at}: rows seen live, re-applied over a freshly fetched page
     this.nextCursor = null;
     this.selectedId = null;
     this.loading = false;
     this.seq = 0;
 
     this.els.list.addEventListener('click', (event) => {
+      const take = event.target.closest('.take-button');
+      if (take && this.onTake) {
+        this.onTake(take.dataset.id);
+        return;
+      }
       const row = event.target.closest('.conversation-row');
       if (row) this.onOpen(row.dataset.id);
     });
@@ -51,7 +61,7 @@ export class ConversationList {
   }
 
   matches(row) {
-    if (row.status !== this.filter.status) return false;
+    if (row.status !== this.filter.status || !matchesExtras(row, this.filter)) return false;
     const mine = row.assignee_id === this.me.id;
     switch (this.filter.assignee) {
       case 'me': return mine;
@@ -63,7 +73,7 @@ export class ConversationList {
 
   query(cursor) {
     const assignee = this.filter.assignee === 'all' ? undefined : this.filter.assignee;
-    return { status: this.filter.status, assignee, cursor, limit: 25 };
+    return { status: this.filter.status, assignee, ...extraQuery(this.filter), cursor, limit: 25 };
   }
 
   setFilter(change) {
@@ -78,6 +88,7 @@ export class ConversationList {
   reset() {
     this.seq++;
     this.rows.clear();
+    this.recent.clear();
     this.nextCursor = null;
     this.selectedId = null;
     this.setLoading(false);
@@ -93,6 +104,7 @@ export class ConversationList {
       if (seq !== this.seq) return;
       this.rows = new Map(page.items.map((row) => [row.id, row]));
       this.nextCursor = page.next_cursor || null;
+      this.reapplyRecent();
     } catch (error) {
       if (seq === this.seq && error.status !== 401) toast(`Could not load conversations: ${error.detail}`, 'error');
     } finally {
@@ -119,7 +131,23 @@ export class ConversationList {
   }
 
   /** A row changed somewhere (socket, an action): insert, update, or drop it if it left the filter. */
+  /**
+   * Lists are kept from the stream a moment after each change, so a page fetched right after a live event may not
+   * show it yet: changes seen live in the last seconds are applied again on top of the fetched page.
+   */
+  reapplyRecent() {
+    const since = Date.now() - RECENT_MS;
+    for (const [id, { row, at }] of this.recent) {
+      if (at < since) this.recent.delete(id);
+      else if (!isStale(this.rows.get(id), row)) {
+        if (this.matches(row)) this.rows.set(id, row);
+        else this.rows.delete(id);
+      }
+    }
+  }
+
   upsert(row) {
+    this.recent.set(row.id, { row, at: Date.now() });
     const current = this.rows.get(row.id);
     if (isStale(current, row)) return;
     if (this.matches(row)) this.rows.set(row.id, row);
@@ -128,7 +156,7 @@ export class ConversationList {
   }
 
   ordered() {
-    return [...this.rows.values()].sort(byActivityDesc);
+    return [...this.rows.values()].sort(compareRows(this.filter.sort, byActivityDesc));
   }
 
   /** The id `delta` rows away from the selected one (j = +1, k = -1). */
@@ -183,7 +211,15 @@ function rowElement(row, { now, meId, selectedId }) {
     row.unread_count > 0
       ? el('span', { class: 'unread-badge', title: `${row.unread_count} new since the last reply` }, row.unread_count)
       : null,
-    assigneeMark(row, meId)));
+    assigneeMark(row, meId),
+    takeButton(row)));
+}
+
+/** "Take" on a row nobody owns: straight from the team list into mine. */
+function takeButton(row) {
+  if (row.assignee_id || row.status === 'resolved') return null;
+  return el('button', { type: 'button', class: 'take-button ghost small', dataset: { id: row.id },
+    title: 'Take it into mine' }, 'Take');
 }
 
 export function channelBadge(channel) {
@@ -200,6 +236,9 @@ function timeLabel(row, now) {
   if (row.status === 'snoozed' && row.snoozed_until) {
     return el('time', { class: 'time snoozed', datetime: row.snoozed_until, title: `Snoozed until ${fullTime(row.snoozed_until)}` },
       `⏰ ${clockTime(row.snoozed_until, now)}`);
+  }
+  if (row.status === 'snoozed') {
+    return el('span', { class: 'time snoozed', title: 'Snoozed until the contact replies' }, '⏰ reply');
   }
   const at = row.last_activity_at || row.created_at;
   return el('time', { class: 'time', datetime: at, title: fullTime(at) }, relativeTime(at, now));

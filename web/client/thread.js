@@ -4,20 +4,25 @@
  */
 
 import { el, toast, uuid } from './dom.js';
-import { channelLabel, clockTime, fullTime, tomorrowAt } from './format.js';
+import { channelLabel, clockTime, fullTime } from './format.js';
 import { assigneeMark, channelBadge, isStale } from './list.js';
 import { compareMessages, mergeMessage, messageElement } from './messages.js';
 
 const NEAR_BOTTOM_PX = 80;
 
+// What each snooze menu item asks the API for. Presets are resolved by the server on the tenant's wall clock, so
+// "tomorrow 09:00" is 09:00 where the team works, whatever the operator's own computer says.
 export const SNOOZE_CHOICES = {
   '60': () => ({ seconds: 60 }),
-  '3600': () => ({ seconds: 3600 }),
-  tomorrow: () => ({ until: tomorrowAt(9) }),
+  in_1_hour: () => ({ preset: 'in_1_hour' }),
+  tomorrow_0900: () => ({ preset: 'tomorrow_0900' }),
+  next_monday_0900: () => ({ preset: 'next_monday_0900' }),
+  until_reply: () => ({ until_reply: true }),
 };
 
 const ACTION_DONE = {
   assign: 'Assigned to you',
+  take: 'You took this conversation',
   resolve: 'Conversation resolved',
   reopen: 'Conversation reopened',
   snooze: 'Conversation snoozed',
@@ -51,6 +56,7 @@ export class ConversationView {
   bindEvents() {
     const { els } = this;
     els.assign.addEventListener('click', () => this.assignToMe());
+    els.take.addEventListener('click', () => this.take());
     els.resolve.addEventListener('click', () => this.resolve());
     els.reopen.addEventListener('click', () => this.act('reopen'));
     els.unsnooze.addEventListener('click', () => this.act('unsnooze'));
@@ -290,9 +296,15 @@ export class ConversationView {
 
   // ------------------------------------------------------------------ actions
 
+  /** Unassigned: take it (refused if a colleague was faster); a colleague's: reassign it to me. */
   assignToMe() {
     if (this.conversation?.assignee_id === this.me.id) return;
-    this.act('assign', this.me.id);
+    if (!this.conversation?.assignee_id) this.take();
+    else this.act('assign', this.me.id);
+  }
+
+  take() {
+    if (this.conversation && !this.conversation.assignee_id) this.act('take');
   }
 
   resolve() {
@@ -300,9 +312,21 @@ export class ConversationView {
   }
 
   snooze(choice) {
+    const until = choice === 'custom' ? this.customSnooze() : SNOOZE_CHOICES[choice]?.();
+    if (!until) return;
     this.closeSnoozeMenu();
-    const until = SNOOZE_CHOICES[choice];
-    if (until) this.act('snooze', until());
+    this.act('snooze', until);
+  }
+
+  /** The moment picked in the menu's date-time field (the operator's local time), as an instant with an offset. */
+  customSnooze() {
+    const field = this.els.snoozeMenu.querySelector('#snooze-custom');
+    const picked = field?.value ? new Date(field.value) : null;
+    if (!picked || Number.isNaN(picked.getTime())) {
+      field?.focus();
+      return null;
+    }
+    return { until: picked.toISOString() };
   }
 
   async act(action, ...args) {
@@ -312,7 +336,7 @@ export class ConversationView {
     try {
       const row = await this.api[action](id, ...args);
       if (row) this.onRow(row);
-      toast(ACTION_DONE[action] + (action === 'snooze' && row?.snoozed_until ? ` until ${clockTime(row.snoozed_until)}` : ''));
+      toast(ACTION_DONE[action] + (action === 'snooze' ? snoozeLabel(row) : ''));
     } catch (error) {
       if (error.status !== 401) toast(error.detail, 'error');
     } finally {
@@ -346,6 +370,7 @@ export class ConversationView {
   }
 
   onMenuKey(event) {
+    if (event.target.matches('input') && event.key !== 'Escape') return;  // arrows change the picked time
     const items = [...this.els.snoozeMenu.querySelectorAll('[data-snooze]')];
     const index = items.indexOf(document.activeElement);
     if (event.key === 'ArrowDown' || event.key === 'j') items[(index + 1) % items.length].focus();
@@ -366,7 +391,7 @@ export class ConversationView {
     els.channel.replaceChildren(c.channel ? channelBadge(c.channel) : '');
     els.status.textContent = c.status || '';
     els.status.className = `status-pill status-${c.status || 'unknown'}`;
-    els.snoozedUntil.textContent = c.status === 'snoozed' && c.snoozed_until ? `until ${clockTime(c.snoozed_until)}` : '';
+    els.snoozedUntil.textContent = c.status === 'snoozed' ? snoozeLabel(c).trim() : '';
     els.snoozedUntil.title = c.snoozed_until ? fullTime(c.snoozed_until) : '';
     els.assignee.replaceChildren(
       assigneeMark(c, this.me.id),
@@ -381,6 +406,10 @@ export class ConversationView {
     const mine = c.assignee_id === this.me.id;
     els.assign.disabled = mine || this.busy;
     els.assign.textContent = mine ? 'Assigned to you' : 'Assign to me';
+    const takeable = !c.assignee_id && c.status !== 'resolved';
+    els.take.hidden = !takeable;
+    els.take.disabled = this.busy;
+    els.assign.hidden = takeable;
     els.resolve.hidden = c.status === 'resolved';
     els.reopen.hidden = !(c.status === 'resolved' || c.status === 'pending');
     els.unsnooze.hidden = c.status !== 'snoozed';
@@ -421,6 +450,7 @@ export class ConversationView {
       el('dd', {}, value),
     ]));
     this.els.detailsEmpty.hidden = Boolean(c);
+    document.dispatchEvent(new CustomEvent('conversation:shown', { detail: c }));
   }
 
   sorted() {
@@ -497,4 +527,10 @@ function channelHints(limits) {
   if (limits.read_receipts) hints.push('shows when it is read');
   if (!limits.can_edit) hints.push('cannot be edited once sent');
   return hints;
+}
+
+/** " until 09:00" for a timed snooze, " until the contact replies" for one without a timer. */
+function snoozeLabel(row) {
+  if (!row || row.status !== 'snoozed') return '';
+  return row.snoozed_until ? ` until ${clockTime(row.snoozed_until)}` : ' until the contact replies';
 }

@@ -163,6 +163,10 @@
     try {
       const data = await call('GET', null, credentials());
       if (state.session !== asked) return;
+      if (data.hidden) {
+        block(); // the business hid the chat for this visitor
+        return;
+      }
       mergeHistory(Array.isArray(data.messages) ? data.messages : []);
       setStatus('');
     } catch (error) {
@@ -263,6 +267,10 @@
       try {
         await ensureSession();
         const data = await call('POST', messageBody(message));
+        if (data.hidden) {
+          block(); // kept by the business, but the chat is hidden for this visitor
+          return;
+        }
         acknowledge(message, data.message_id);
         return;
       } catch (error) {
@@ -601,9 +609,14 @@
     document.body.append(ui.root);
     state.session = loadSession();
     if (state.session) {
-      // A returning visitor: show replies that came while they were away, and listen for new ones.
-      loadHistory();
-      connect();
+      // A returning visitor: show replies that came while they were away, and listen for new ones. The widget
+      // stays out of sight until the history answers, since it may say the chat is hidden for this visitor.
+      ui.root.hidden = true;
+      loadHistory().then(() => {
+        if (state.blocked) return;
+        ui.root.hidden = false;
+        connect();
+      });
     }
     window.addEventListener('online', reconnectSoon);
     document.addEventListener('visibilitychange', () => {

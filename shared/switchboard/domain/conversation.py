@@ -100,7 +100,13 @@ class Conversation:
     reasons: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
     operator_active_until: str | None = None  # automated messages wait while an operator works in it
-    sla_due_at: str | None = None
+    sla_due_at: str | None = None  # the earliest due time of a running SLA clock; None when none runs
+    sla_state: str = "none"  # none | warning | breached, of the SLA clocks still running (domain/sla.py)
+    sla_version: int = 0  # the SLA timer that is current; older timers' updates are refused
+    sla: dict = field(default_factory=dict)  # the SLA clocks and their record (domain.sla.SlaState)
+    sla_alert: str | None = None  # set by the SLA timer when it raises a warning or breach
+    woke_at: str | None = None  # set by the snooze timer when it wakes the conversation
+    changed_by: str | None = None  # the operator whose action made this version; None for customers and automation
 
     def visible_to(self, operator: OperatorView) -> bool:
         return (

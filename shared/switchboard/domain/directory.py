@@ -31,6 +31,8 @@ class Team:
     tenant_id: str
     id: str
     name: str
+    auto_assign: bool = False  # round robin hands out the team's unassigned conversations (domain/routing.py)
+    assignment_cap: int | None = None  # open conversations per operator round robin fills up to; None: no cap
 
 
 @dataclass

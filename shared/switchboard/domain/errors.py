@@ -37,6 +37,13 @@ class Forbidden(SwitchboardError):
     title = "Forbidden"
 
 
+class ContactBlocked(Forbidden):
+    """The contact is blocked ("hide chat"): the widget hides itself when it reads this code."""
+
+    code = "contact_blocked"
+    title = "Chat unavailable"
+
+
 class NotFound(SwitchboardError):
     status = 404
     code = "not_found"

@@ -3,11 +3,14 @@
 "Tomorrow 09:00" and "next Monday 09:00" are wall-clock times: they are computed on local dates and converted to
 UTC last, so 09:00 on the day after a clock change is still 09:00 on the tenant's wall. "In 1 hour" is an hour of
 real time, which across a clock change reads as 0 or 2 hours on the wall. A custom moment is checked, not moved.
-Every result is a timezone-aware UTC datetime.
+Every result is a timezone-aware UTC datetime. ``SnoozeChoice`` is what a snooze request says: one of a preset, a
+number of seconds, a custom moment, or "until the contact replies" (no time at all).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -66,6 +69,72 @@ def custom_moment(moment: datetime, now: datetime) -> datetime:
         raise BadRequest("A snooze time must be in the future.")
     if moment > _a_year_after(now):
         raise BadRequest("A snooze time may be at most a year ahead.")
+    return moment
+
+
+_WAYS = ("preset", "until", "seconds", "until_reply")
+
+
+@dataclass(frozen=True)
+class SnoozeChoice:
+    """How long to snooze, as the operator said it. Exactly one field is set; ``until_reply`` means no timer at all:
+    the contact's next message wakes the conversation."""
+
+    preset: Preset | None = None
+    until: datetime | None = None
+    seconds: int | None = None
+    until_reply: bool = False
+
+    @classmethod
+    def parse(cls, body: Mapping[str, object]) -> SnoozeChoice:
+        """From a request body; anything ambiguous or malformed is a 400 that says what to send instead."""
+        given = [way for way in _WAYS if way in body]
+        if len(given) != 1:
+            raise BadRequest("Say when with exactly one of: preset (" + ", ".join(p.value for p in Preset)
+                             + "), until (an ISO-8601 time with an offset), seconds, or until_reply: true.")
+        way, value = given[0], body[given[0]]
+        if way == "preset":
+            return cls(preset=_preset(value))
+        if way == "until":
+            return cls(until=_moment(value))
+        if way == "seconds":
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise BadRequest("seconds must be a positive whole number.")
+            return cls(seconds=value)
+        if value is not True:
+            raise BadRequest("until_reply must be true (to snooze until the contact writes again).")
+        return cls(until_reply=True)
+
+    def wake_at(self, now: datetime, zone: ZoneInfo | str) -> datetime | None:
+        """The instant the timer wakes the conversation (validated: future, at most a year), or None for "until the
+        contact replies". Presets are read on the tenant's wall clock in ``zone``."""
+        if self.until_reply:
+            return None
+        if self.preset is not None:
+            return snooze_until(self.preset, now, zone)
+        if self.seconds is not None:
+            return custom_moment(as_utc(now) + timedelta(seconds=self.seconds), now)
+        return custom_moment(self.until, now)  # type: ignore[arg-type]
+
+
+def _preset(value: object) -> Preset:
+    try:
+        return Preset(value)
+    except ValueError:
+        names = ", ".join(item.value for item in Preset)
+        raise BadRequest(f"Unknown snooze preset {value!r}; use one of {names}.") from None
+
+
+def _moment(value: object) -> datetime:
+    """An ISO-8601 time that names its offset: without one, whose 09:00 it is would be a guess."""
+    if not isinstance(value, str):
+        raise BadRequest("until must be an ISO-8601 time with a time zone offset, e.g. 2026-07-20T09:00:00+02:00.")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"until {value!r} is not an ISO-8601 time.") from None
+    if moment.utcoffset() is None:
+        raise BadRequest("until needs a time zone offset (Z or +02:00): without one, whose 09:00 is it?")
     return moment
 
 

@@ -14,7 +14,7 @@ from ..domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from ..domain.ids import ulid
 from ..store.models import ApiKeyItem, DirectoryItem
 
-SCOPES = ("messages:write",)
+SCOPES = ("messages:write", "contacts:write")  # contacts:write: events for contacts' timelines
 PREFIX = "sbk"
 
 

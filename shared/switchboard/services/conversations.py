@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ..domain import clock
 from ..domain.conversation import Action, Conversation, OperatorView, Status, accepts_replies, next_status
 from ..domain.errors import BadRequest, Conflict, IllegalTransition, NotFound
 from ..domain.ids import ulid
 from ..domain.message import Attachment, DeliveryStatus, Message, MessageType
+from ..domain.settings import OPERATOR_ACTIVE, require_editable
+from ..domain.snooze_presets import SnoozeChoice, custom_moment
 from ..store.conversations import ConversationStore
 from ..store.directory import DirectoryStore
 from ..store.messages import MessageStore
@@ -24,17 +27,20 @@ from ..store.writes import (
     put_message,
     release_identity,
 )
+from .lists import ConversationLists
 
 MAX_ATTEMPTS = 5
 MAX_TEXT = 20_000
-MAX_SNOOZE = timedelta(days=366)
 
 Change = Callable[[Conversation], tuple[Conversation, list[TxOp]]]
 
 
 class ConversationService:
     def __init__(self, conversations: ConversationStore, messages: MessageStore, directory: DirectoryStore,
-                 writer: ConversationWriter, now: Callable[[], datetime] = clock.now) -> None:
+                 writer: ConversationWriter, now: Callable[[], datetime] = clock.now, *,
+                 lists: ConversationLists, zone_of: Callable[[str], ZoneInfo]) -> None:
+        self._lists = lists
+        self._zone_of = zone_of  # the tenant's wall clock, for snooze presets and activity lines
         self._conversations = conversations
         self._messages = messages
         self._directory = directory
@@ -51,9 +57,9 @@ class ConversationService:
 
     def list(self, viewer: OperatorView, *, status: str | None, assignee: str | None, limit: int,
              cursor: str | None) -> tuple[list[Conversation], str | None]:
-        if status is not None and status not in {s.value for s in Status}:
-            raise BadRequest(f"Unknown status '{status}'; use open, pending, snoozed or resolved.")
-        return self._conversations.list(viewer, status=status, assignee=assignee, limit=limit, cursor=cursor)
+        """By status (None: every status) and assignee; ConversationLists.page takes every other filter too."""
+        params = {"status": status or "all", **({"assignee": assignee} if assignee else {})}
+        return self._lists.page(viewer, params, limit=limit, cursor=cursor)
 
     def messages(self, viewer: OperatorView, conversation_id: str, *, limit: int,
                  cursor: str | None) -> tuple[list[Message], str | None]:
@@ -62,12 +68,13 @@ class ConversationService:
 
     # ------------------------------------------------------------ writing
     def reply(self, viewer: OperatorView, conversation_id: str, text: str, client_id: str | None,
-              attachments: list[Attachment] = ()) -> Message:  # type: ignore[assignment]
+              attachments: list[Attachment] = (), *, then_pending: bool = False) -> Message:  # type: ignore[assignment]
         """Store an outgoing message as ``pending``; the stream hands it to delivery. Idempotent on ``client_id``.
 
         ``attachments`` are files the operator uploaded to this conversation (``upload`` gave their keys).
+        ``then_pending``: the reply asks the customer something, so the conversation waits for them (``pending``).
         """
-        text = _clean_text(text) if text or not attachments else ""
+        text = clean_text(text) if text or not attachments else ""
         created: list[Message] = []
 
         def change(conv: Conversation) -> tuple[Conversation, list[TxOp]]:
@@ -83,22 +90,28 @@ class ConversationService:
             new = dataclasses.replace(
                 conv, last_activity_at=at, last_message=message.preview(), unread_count=0, waiting_since=None,
                 assignee_id=conv.assignee_id or viewer.operator_id,  # the first to answer owns it
+                operator_active_until=self._active_until(),
             )
             ops = [put_message(message)] + ([put_client_key(message)] if client_id else [])
+            if then_pending and conv.status is not Status.PENDING:
+                new = dataclasses.replace(new, status=next_status(conv.status, Action.SET_PENDING))
+                ops.append(put_message(self._activity(conv, f"{viewer.name or 'An operator'} set this to pending")))
             return new, ops
 
         return self._write_message(viewer, conversation_id, change, client_id, created)
 
     def note(self, viewer: OperatorView, conversation_id: str, text: str, client_id: str | None) -> Message:
         """A private note: stored, shown to operators, never delivered to the contact."""
-        text = _clean_text(text)
+        text = clean_text(text)
         created: list[Message] = []
 
         def change(conv: Conversation) -> tuple[Conversation, list[TxOp]]:
             message = self._message(viewer, conv, MessageType.NOTE, text, client_id, None)
             created.append(message)
             ops = [put_message(message)] + ([put_client_key(message)] if client_id else [])
-            return conv, ops
+            active = conv if conv.status is Status.RESOLVED else dataclasses.replace(
+                conv, operator_active_until=self._active_until())
+            return active, ops
 
         return self._write_message(viewer, conversation_id, change, client_id, created)
 
@@ -113,6 +126,7 @@ class ConversationService:
         def change(conv: Conversation) -> tuple[Conversation, list[TxOp]]:
             if expected_version is not None and conv.version != expected_version:
                 raise Conflict("Someone changed this conversation a moment ago.", conversation=conv)
+            require_editable(conv, "assignee")
             new = dataclasses.replace(conv, assignee_id=assignee_id, team_id=team_id or conv.team_id)
             who = operator.name if assignee_id else "nobody"
             line = f"{viewer.name or 'An operator'} assigned this to {who}"
@@ -120,7 +134,7 @@ class ConversationService:
                 line += f" in {teams[team_id].name}"
             return new, [put_message(self._activity(conv, line))]
 
-        return self._change(viewer, conversation_id, change)
+        return self.change(viewer, conversation_id, change)
 
     def resolve(self, viewer: OperatorView, conversation_id: str) -> Conversation:
         return self._transition(viewer, conversation_id, Action.RESOLVE, "resolved this", release=True)
@@ -128,21 +142,32 @@ class ConversationService:
     def reopen(self, viewer: OperatorView, conversation_id: str) -> Conversation:
         return self._transition(viewer, conversation_id, Action.REOPEN, "reopened this", claim=True)
 
+    def set_pending(self, viewer: OperatorView, conversation_id: str) -> Conversation:
+        """Waiting for the customer: the next customer message opens it again."""
+        return self._transition(viewer, conversation_id, Action.SET_PENDING, "set this to pending")
+
     def unsnooze(self, viewer: OperatorView, conversation_id: str) -> Conversation:
         return self._transition(viewer, conversation_id, Action.UNSNOOZE, "unsnoozed this")
 
-    def snooze(self, viewer: OperatorView, conversation_id: str, until: datetime) -> Conversation:
-        now = self._now()
-        if until <= now:
-            raise BadRequest("The snooze time must be in the future.")
-        if until - now > MAX_SNOOZE:
-            raise BadRequest("A conversation can be snoozed for at most a year.")
-        until_text = clock.iso(until)
+    def snooze_for(self, viewer: OperatorView, conversation_id: str, choice: SnoozeChoice) -> Conversation:
+        """Snooze as the operator chose: a preset read on the tenant's wall clock, a moment, or until the contact
+        replies."""
+        zone = self._zone_of(viewer.tenant_id)
+        return self.snooze(viewer, conversation_id, choice.wake_at(self._now(), zone), zone=zone)
+
+    def snooze(self, viewer: OperatorView, conversation_id: str, until: datetime | None, *,
+               zone: ZoneInfo | None = None) -> Conversation:
+        """Snooze until ``until`` (future, at most a year), or with None until the contact writes again. A new
+        ``snooze_version`` makes any earlier timer stale, so re-snoozing replaces the timer."""
+        until_text = clock.iso(custom_moment(until, self._now())) if until is not None else None
 
         def extra(conv: Conversation) -> Conversation:
             return dataclasses.replace(conv, snoozed_until=until_text, snooze_version=conv.snooze_version + 1)
 
-        label = f"snoozed this until {until.strftime('%Y-%m-%d %H:%M')} UTC"
+        label = "snoozed this until the contact replies"
+        if until is not None:
+            local = until.astimezone(zone or self._zone_of(viewer.tenant_id))
+            label = f"snoozed this until {local.strftime('%a %Y-%m-%d %H:%M')} ({local.tzinfo})"
         return self._transition(viewer, conversation_id, Action.SNOOZE, label, adjust=extra)
 
     # ------------------------------------------------------------ internals
@@ -155,24 +180,24 @@ class ConversationService:
                 new = dataclasses.replace(new, snoozed_until=None)
             ops = [put_message(self._activity(conv, f"{viewer.name or 'An operator'} {label}"))]
             if release:
-                ops.append(release_identity(conv))
+                ops.append(release_identity(conv, clock.iso(self._now())))
             if claim and conv.status is Status.RESOLVED:
                 ops.append(claim_identity(conv))
             return new, ops
 
         try:
-            return self._change(viewer, conversation_id, change)
+            return self.change(viewer, conversation_id, change)
         except ConditionFailed:
             if claim:
                 raise Conflict("The contact already has another open conversation in this inbox.") from None
             raise
 
-    def _change(self, viewer: OperatorView, conversation_id: str, change: Change) -> Conversation:
+    def change(self, viewer: OperatorView, conversation_id: str, change: Change) -> Conversation:
         for _ in range(MAX_ATTEMPTS):
             conv = self.get(viewer, conversation_id)
             new, ops = change(conv)
             try:
-                return self._writer.save(conv, new, ops)
+                return self._writer.save(conv, new, ops, actor=viewer.operator_id)
             except VersionConflict:
                 continue
         raise Conflict("The conversation is changing too quickly; try again.")
@@ -180,7 +205,7 @@ class ConversationService:
     def _write_message(self, viewer: OperatorView, conversation_id: str, change: Change,
                        client_id: str | None, created: list[Message]) -> Message:
         try:
-            self._change(viewer, conversation_id, change)
+            self.change(viewer, conversation_id, change)
         except ConditionFailed:
             existing = self._messages.find_by_client_id(viewer.tenant_id, conversation_id, client_id or "")
             if existing is None:
@@ -197,6 +222,13 @@ class ConversationService:
             source_id=conv.source_id,
         )
 
+    def _active_until(self) -> str:
+        return clock.iso(self._now() + OPERATOR_ACTIVE)
+
+    def activity(self, conv: Conversation, viewer: OperatorView, line: str) -> TxOp:
+        """The write of an ``activity`` line "<operator> <line>" in ``conv``, to go with a change."""
+        return put_message(self._activity(conv, f"{viewer.name or 'An operator'} {line}"))
+
     def _activity(self, conv: Conversation, text: str) -> Message:
         return Message(
             tenant_id=conv.tenant_id, conversation_id=conv.id, id=ulid(), type=MessageType.ACTIVITY,
@@ -210,7 +242,7 @@ def upload_prefix(conversation: Conversation) -> str:
     return f"{conversation.tenant_id}/{conversation.id}/uploads/"
 
 
-def _clean_text(text: object) -> str:
+def clean_text(text: object) -> str:
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("The message text must not be empty.")
     if len(text) > MAX_TEXT:

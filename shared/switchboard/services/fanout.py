@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ..domain.contact import is_hidden_conversation
 from ..domain.conversation import Conversation, OperatorView
 from ..domain.errors import NotFound
 from ..domain.message import Message, MessageType
@@ -18,7 +19,8 @@ from .views import conversation_view, message_view
 Poster = Callable[[str, bytes], bool]  # (connection id, data) -> False when the socket is gone
 
 _WATCHED = ("status", "assignee_id", "team_id", "last_activity_at", "last_message", "unread_count",
-            "snoozed_until", "title", "priority", "contact_name", "waiting_since")
+            "snoozed_until", "title", "priority", "contact_name", "waiting_since", "tags", "participants",
+            "request_type", "reasons", "components", "sla_due_at", "sla_state")
 
 
 class FanoutService:
@@ -70,6 +72,8 @@ class FanoutService:
 
     def _message_event(self, change: Change) -> tuple[dict, Conversation] | None:
         message: Message = change.new
+        if is_hidden_conversation(message.conversation_id):  # a blocked contact's: for its timeline only
+            return None
         try:
             conversation = self._conversations.get(message.tenant_id, message.conversation_id)
         except NotFound:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ..domain import clock
 from ..domain.contact import normalize_email, normalize_phone, verified_addresses
@@ -24,10 +26,13 @@ from ..domain.inbound import (
     ReactionChanged,
 )
 from ..domain.message import DeliveryStatus, Message, MessageType
+from ..domain.routing import Routed
 from ..store.contacts import ContactStore, IdentityRecord
 from ..store.conversations import ConversationStore
 from ..store.inbound import InboundOutcome, InboundWrite, InboundWriter
 from ..store.messages import MessageStore
+
+Route = Callable[[Inbox, InboundMessage, str | None], Routed | None]  # services.distribution.Router.route
 
 MAX_ATTEMPTS = 4
 MAX_THREAD_KEYS = 5  # references looked up for threading; long chains repeat the same conversation
@@ -41,6 +46,7 @@ class IngestResult:
     duplicates: int = 0
     updated: int = 0
     ignored: int = 0
+    hidden: int = 0  # stored for a blocked contact: in its timeline only (the widget then hides itself)
 
     def __add__(self, other: IngestResult) -> IngestResult:
         pairs = zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)
@@ -49,11 +55,12 @@ class IngestResult:
 
 class IngestService:
     def __init__(self, contacts: ContactStore, messages: MessageStore, writer: InboundWriter,
-                 conversations: ConversationStore) -> None:
+                 conversations: ConversationStore, route: Route | None = None) -> None:
         self._contacts = contacts
         self._messages = messages
         self._writer = writer
         self._conversations = conversations
+        self._route = route
 
     def handle(self, inbox: Inbox, events: list[InboundEvent], received_at: str) -> IngestResult:
         total = IngestResult()
@@ -124,16 +131,35 @@ class IngestService:
             if event.echo and self._is_our_own_send(inbox, event, identity):
                 return IngestResult(duplicates=1)
             plan = _plan(inbox, event, identity, received_at)
+            if identity is not None and identity.blocked:
+                plan = plan.kept_hidden()  # kept for the contact's timeline; no conversation, nobody notified
             if identity is None and plan.verified:
                 plan = self._link_to_known_contact(inbox, plan)
             if plan.conversation is not None and identity is not None and event.thread_keys:
                 plan = self._thread_into_earlier(inbox, event, plan)
+            plan = self._routed(inbox, event, plan)
             outcome = self._writer.commit(plan)
             if outcome is InboundOutcome.STORED:
-                return IngestResult(stored=1)
+                return IngestResult(stored=1, hidden=int(plan.hidden))
             if outcome is InboundOutcome.DUPLICATE:
                 return IngestResult(duplicates=1)
         raise RuntimeError(f"Could not store message {event.external_id} after {MAX_ATTEMPTS} attempts")
+
+    def _routed(self, inbox: Inbox, event: InboundMessage, plan: InboundWrite) -> InboundWrite:
+        """A new conversation goes to the team the routing rules choose (else the inbox's default team), with an
+        activity line saying which rule sent it there. The rules are cached: no extra DynamoDB call when warm."""
+        if plan.conversation is None or self._route is None:
+            return plan
+        routed = self._route(inbox, event, plan.conversation.contact_name)
+        if routed is None:
+            return plan
+        conversation = dataclasses.replace(plan.conversation, team_id=routed.team_id)
+        activity = Message(
+            tenant_id=inbox.tenant_id, conversation_id=conversation.id, id=ulid(), type=MessageType.ACTIVITY,
+            created_at=plan.received_at, text=routed.note, inbox_id=inbox.id, channel=inbox.channel,
+            source_id=event.source_id,
+        )
+        return dataclasses.replace(plan, conversation=conversation, activity=activity)
 
     def _is_our_own_send(self, inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None) -> bool:
         """An echo of a reply we are sending right now (the platform echoed it before its send answer reached us):
@@ -201,8 +227,9 @@ def _rating(data: str) -> dict:
 def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, received_at: str) -> InboundWrite:
     sent = clock.parse_iso(event.sent_at)
     message_id = ulid(int(sent.timestamp() * 1000))
-    opens_new = identity is None or identity.open_conversation_id is None
-    conversation_id = ulid() if opens_new else identity.open_conversation_id  # type: ignore[union-attr]
+    reopened = _reopens(inbox, identity, received_at)
+    opens_new = (identity is None or identity.open_conversation_id is None) and reopened is None
+    conversation_id = ulid() if opens_new else reopened or identity.open_conversation_id  # type: ignore[union-attr]
     contact_id = identity.contact_id if identity else ulid()
     message = Message(
         tenant_id=inbox.tenant_id, conversation_id=conversation_id, id=message_id,
@@ -228,9 +255,20 @@ def _plan(inbox: Inbox, event: InboundMessage, identity: IdentityRecord | None, 
         )
     return InboundWrite(
         message=message, identity=identity, conversation=conversation, contact_id=contact_id,
-        profile=_normalized(event.profile), received_at=received_at,
+        profile=_normalized(event.profile), received_at=received_at, reopen=reopened is not None,
         verified=verified_addresses(inbox.channel, event) if identity is None else (),
     )
+
+
+def _reopens(inbox: Inbox, identity: IdentityRecord | None, received_at: str) -> str | None:
+    """The contact's last conversation, when the inbox reopens a conversation resolved at most N days ago instead
+    of starting a new one (inbox setting ``reopen_within_days``)."""
+    days = inbox.settings.get("reopen_within_days")
+    if (not days or identity is None or identity.open_conversation_id is not None
+            or not identity.last_conversation_id or not identity.last_resolved_at):
+        return None
+    age = clock.parse_iso(received_at) - clock.parse_iso(identity.last_resolved_at)
+    return identity.last_conversation_id if age <= timedelta(days=days) else None
 
 
 def _normalized(profile: Profile) -> Profile:

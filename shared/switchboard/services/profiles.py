@@ -32,8 +32,10 @@ class ProfileService:
     def complete(self, conversation: Conversation) -> bool:
         """Fill in the name of a new conversation's contact, if its platform has a profile API. A transient
         failure raises (the stream retries); a refusal leaves the contact unnamed."""
+        if conversation.contact_name or not conversation.channel:  # named already, or a partial item: nothing to ask
+            return False
         lookup = getattr(self._channels(conversation.channel), "profile", None)
-        if conversation.contact_name or lookup is None:
+        if lookup is None:
             return False
         inbox = self._directory.inbox(conversation.inbox_id)
         try:

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from ..channels.widget import check_visitor
 from ..domain import clock
 from ..domain.conversation import OperatorView
-from ..domain.errors import NotFound, Unauthorized
+from ..domain.errors import ContactBlocked, NotFound, Unauthorized
 from ..secrets import SecretStore
 from ..store.changes import ChangeFeed
 from ..store.connections import Connection, ConnectionStore
+from ..store.contacts import ContactStore
 from ..store.conversations import ConversationStore
 from ..store.directory import DirectoryStore
 from .auth import AuthService
@@ -23,7 +24,8 @@ PRESENCE = ("typing", "viewing")
 class RealtimeService:
     def __init__(self, auth: AuthService, connections: ConnectionStore, directory: DirectoryStore,
                  secrets: SecretStore, feed: ChangeFeed, post: Callable[[str, bytes], bool],
-                 conversations: ConversationStore) -> None:
+                 conversations: ConversationStore, contacts: ContactStore | None = None,
+                 on_online: Callable[[str, str], None] = lambda tenant_id, operator_id: None) -> None:
         self._auth = auth
         self._connections = connections
         self._directory = directory
@@ -31,6 +33,8 @@ class RealtimeService:
         self._feed = feed
         self._post = post
         self._conversations = conversations
+        self._contacts = contacts
+        self._on_online = on_online  # hands out the backlog of the operator's teams (DistributionService)
 
     def connect(self, connection_id: str, query: dict[str, str]) -> None:
         at = clock.iso(clock.now())
@@ -40,6 +44,7 @@ class RealtimeService:
                 connection_id, tenant_id=viewer.tenant_id, operator_id=viewer.operator_id, role=viewer.role,
                 team_ids=sorted(viewer.team_ids), inbox_ids=sorted(viewer.inbox_ids), at=at,
             )
+            self._on_online(viewer.tenant_id, viewer.operator_id)
             return
         if "inbox_id" in query:
             inbox = self._directory.inbox(query["inbox_id"])
@@ -47,10 +52,17 @@ class RealtimeService:
                 raise Unauthorized("Only widget inboxes accept visitor sockets.")
             visitor_id = check_visitor(self._secrets.credentials(inbox), query.get("visitor_id"),
                                        query.get("visitor_token"))
+            self._refuse_blocked(inbox.tenant_id, inbox.id, visitor_id)
             self._connections.add_visitor(connection_id, tenant_id=inbox.tenant_id, inbox_id=inbox.id,
                                           visitor_id=visitor_id, at=at)
             return
         raise Unauthorized("Connect with ?token=<id token> (operators) or a widget visitor session.")
+
+    def _refuse_blocked(self, tenant_id: str, inbox_id: str, visitor_id: str) -> None:
+        """A blocked visitor gets no socket: the widget reads the refusal's code and hides itself."""
+        identity = self._contacts.identity(tenant_id, inbox_id, visitor_id) if self._contacts else None
+        if identity is not None and identity.blocked:
+            raise ContactBlocked("This chat is not available.")
 
     def disconnect(self, connection_id: str) -> None:
         self._connections.remove(connection_id)

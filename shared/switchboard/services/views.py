@@ -36,6 +36,7 @@ def conversation_view(conversation: Conversation, names: dict[str, str] | None =
         "reasons": conversation.reasons,
         "components": conversation.components,
         "sla_due_at": conversation.sla_due_at,
+        "sla_state": conversation.sla_state,
         "version": conversation.version,
     }
 

@@ -46,7 +46,10 @@ class WebhookService:
         acknowledgement = getattr(channel, "acknowledgement", None)
         if acknowledgement is not None:  # some platforms expect an exact answer (VK: the text "ok")
             return acknowledgement()
-        return WebhookResponse(status=200, body=json.dumps({"ok": True, "stored": result.stored}))
+        answer = {"ok": True, "stored": result.stored}
+        if result.hidden:  # a blocked contact: kept, and the widget hides itself on reading this
+            answer["hidden"] = True
+        return WebhookResponse(status=200, body=json.dumps(answer))
 
 
 class ApiInboundService:
@@ -66,4 +69,4 @@ class ApiInboundService:
         result = self._ingest.handle(inbox, [event], received_at)
         identity = self._contacts.identity(inbox.tenant_id, inbox.id, event.source_id)
         return {"stored": bool(result.stored), "duplicate": bool(result.duplicates),
-                "conversation_id": identity.open_conversation_id if identity else None}
+                "conversation_id": identity.open_conversation_id if identity and not identity.blocked else None}

@@ -1,4 +1,5 @@
-"""What a widget visitor reads: their own conversation history, without notes or activity lines."""
+"""What a widget visitor reads: their own conversation history, without notes or activity lines; or, once the
+contact is blocked, only that the widget is hidden."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class WidgetService:
     def history(self, inbox: Inbox, credentials: Credentials, query: dict[str, str]) -> WebhookResponse:
         visitor_id = check_visitor(credentials, query.get("visitor_id"), query.get("visitor_token"))
         identity = self._contacts.identity(inbox.tenant_id, inbox.id, visitor_id)
+        if identity is not None and identity.blocked:  # "hide chat": the widget reads this and stays hidden
+            return WebhookResponse(status=200, body=json.dumps({"messages": [], "hidden": True}))
         messages: list[Message] = []
         if identity is not None:
             conversations = [

@@ -29,6 +29,7 @@ class ChangeFeed:
         seq = f"{clock.iso(moment)}#{ulid()}"
         ChangeItem(_feed(conversation.tenant_id, moment), seq, payload=payload, team_id=conversation.team_id,
                    inbox_id=conversation.inbox_id, assignee_id=conversation.assignee_id,
+                   participants=list(conversation.participants) or None,
                    expires_at=int(time.time()) + KEEP_SECONDS).save()
         return seq
 
@@ -52,4 +53,4 @@ class ChangeFeed:
 
 def _visible(item: ChangeItem, viewer: OperatorView) -> bool:
     return (viewer.sees_all or item.assignee_id == viewer.operator_id or item.team_id in viewer.team_ids
-            or item.inbox_id in viewer.inbox_ids)
+            or item.inbox_id in viewer.inbox_ids or viewer.operator_id in (item.participants or ()))

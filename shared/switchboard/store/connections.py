@@ -53,6 +53,10 @@ class ConnectionStore:
     def operators_of(self, tenant_id: str) -> list[Connection]:
         return self._query(tenant_id, "op#")
 
+    def of_operator(self, tenant_id: str, operator_id: str) -> list[Connection]:
+        """The sockets (one per tab) of one operator."""
+        return self._query(tenant_id, f"op#{operator_id}#")
+
     def visitor(self, tenant_id: str, inbox_id: str, visitor_id: str) -> list[Connection]:
         return self._query(tenant_id, f"visitor#{inbox_id}#{visitor_id}#")
 

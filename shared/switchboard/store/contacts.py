@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pynamodb.exceptions import UpdateError
 
 from ..domain.errors import NotFound
-from .keys import contact_sk, identity_sk, lookup_sk, verified_sk
+from .contact_cards import lookup_item, searchable
+from .keys import contact_sk, identity_sk, verified_sk
 from .models import ContactItem
 
 
@@ -20,6 +21,9 @@ class IdentityRecord:
     open_conversation_id: str | None
     reachable: bool
     contact_name: str | None
+    last_conversation_id: str | None = None
+    last_resolved_at: str | None = None
+    blocked: bool = False  # copied from the contact: its messages are kept hidden, opening no conversation
 
 
 class ContactStore:
@@ -31,6 +35,8 @@ class ContactStore:
         return IdentityRecord(
             tenant_id=tenant_id, inbox_id=inbox_id, source_id=source_id, contact_id=item.contact_id,
             open_conversation_id=item.open_conversation_id, reachable=item.reachable, contact_name=item.name,
+            last_conversation_id=item.last_conversation_id, last_resolved_at=item.last_resolved_at,
+            blocked=bool(item.blocked),
         )
 
     def claimed(self, tenant_id: str, kind: str, value: str) -> str | None:
@@ -74,34 +80,46 @@ class ContactStore:
                         username: str | None) -> None:
         """Give a contact (and its identity) the name its platform told us, unless someone already named it."""
         actions = [ContactItem.name.set(name)] + ([ContactItem.username.set(username)] if username else [])
-        for item in (ContactItem(tenant_id, contact_sk(contact_id)), ContactItem(tenant_id, identity_sk(inbox_id,
-                                                                                                       source_id))):
-            try:
-                item.update(actions=actions, condition=ContactItem.sk.exists() & ContactItem.name.does_not_exist())
-            except UpdateError as exc:
-                if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                    raise
+        named = [self._name_if_unnamed(item, actions) for item in (
+            ContactItem(tenant_id, contact_sk(contact_id)), ContactItem(tenant_id, identity_sk(inbox_id, source_id)))]
+        if named[0]:  # the card took the name: it is found by it
+            for kind, value in searchable(name, None, None):
+                lookup_item(tenant_id, kind, value, contact_id).save()
+
+    @staticmethod
+    def _name_if_unnamed(item: ContactItem, actions: list) -> bool:
+        try:
+            item.update(actions=actions, condition=ContactItem.sk.exists() & ContactItem.name.does_not_exist())
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def absorb(self, keep: ContactItem, other: ContactItem) -> None:
         """The store half of a merge: identities and verified addresses move to ``keep``, gaps in its card are
         filled from ``other``, and ``other`` keeps only a pointer. Every step can be repeated safely."""
         tenant = keep.pk
         moved = [entry for entry in other.identities or [] if entry not in (keep.identities or [])]
-        for entry in other.identities or []:
+        for entry in other.identities or []:  # the kept card's blocked flag now applies to them too
             identity = ContactItem(tenant, identity_sk(entry["inbox_id"], entry["source_id"]))
-            identity.update(actions=[ContactItem.contact_id.set(keep.contact_id)])
+            identity.update(actions=[ContactItem.contact_id.set(keep.contact_id),
+                                     ContactItem.blocked.set(bool(keep.blocked))])
+        # Found by either one's phone and e-mail (merge suggestions), and by the name it takes if it had none.
+        for kind, value in searchable(None if keep.name else other.name, other.phone, other.email):
+            lookup_item(tenant, kind, value, keep.contact_id).save()
         for kind in ("phone", "email"):
             value = getattr(other, kind)
-            if not value:
-                continue
-            ContactItem(tenant, lookup_sk(kind, value, keep.contact_id), kind="lookup",
-                        contact_id=keep.contact_id).save()
-            if self.claimed(tenant, kind, value) == other.contact_id:  # the verified address moves with its owner
+            if value and self.claimed(tenant, kind, value) == other.contact_id:  # it moves with its owner
                 ContactItem(tenant, verified_sk(kind, value)).update(
                     actions=[ContactItem.contact_id.set(keep.contact_id)])
         fill = [getattr(ContactItem, name).set(getattr(other, name)) for name in ("name", "username", "phone",
                 "email", "language") if getattr(other, name) and not getattr(keep, name)]
         actions = fill + ([ContactItem.identities.set(ContactItem.identities.append(moved))] if moved else [])
+        # Their notes, events and hidden messages stay where they are; the kept card lists whose to read too.
+        absorbed = [cid for cid in (other.contact_id, *(other.absorbed or [])) if cid not in (keep.absorbed or [])]
+        if absorbed:
+            actions.append(ContactItem.absorbed.set((ContactItem.absorbed | []).append(absorbed)))
         if actions:
             keep.update(actions=actions)
         other.update(actions=[ContactItem.merged_into.set(keep.contact_id), ContactItem.identities.set([])])

@@ -8,7 +8,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..domain.directory import Inbox, Operator, Team, Tenant
 from ..domain.errors import NotFound
-from .models import DirectoryItem, InboxItem, OperatorItem, TeamItem, TenantItem
+from ..domain.routing import RoutingRule
+from .models import DirectoryItem, InboxItem, OperatorItem, RoutingRulesItem, TeamItem, TenantItem
 
 CACHE_SECONDS = 60.0
 
@@ -68,7 +69,7 @@ class DirectoryStore:
 
         def load() -> dict[str, str]:
             return {item.sk.split("#", 1)[1]: item.name or "" for item in DirectoryItem.query(tenant_id)
-                    if "#" in item.sk}
+                    if item.sk.startswith(("operator#", "team#", "inbox#"))}
 
         return self._cached(("names", tenant_id), load)
 
@@ -78,7 +79,24 @@ class DirectoryStore:
 
     def teams(self, tenant_id: str) -> list[Team]:
         query = DirectoryItem.query(tenant_id, DirectoryItem.sk.startswith("team#"))
-        return [Team(tenant_id=tenant_id, id=item.sk.split("#", 1)[1], name=item.name or "") for item in query]
+        return [team_from_item(item) for item in query]
+
+    def routing_rules(self, tenant_id: str) -> list[RoutingRule]:
+        """The tenant's routing rules, in order. Cached: ingest reads them for every new conversation."""
+
+        def load() -> list[RoutingRule]:
+            try:
+                item = RoutingRulesItem.get(tenant_id, "routing_rules")
+            except DoesNotExist:
+                return []
+            return [RoutingRule.from_dict(rule) for rule in item.rules or []]
+
+        return self._cached(("routing_rules", tenant_id), load)
+
+    def put_routing_rules(self, tenant_id: str, rules: list[RoutingRule], updated_by: str) -> None:
+        RoutingRulesItem(tenant_id, "routing_rules", rules=[rule.to_dict() for rule in rules],
+                         updated_by=updated_by).save()
+        self._cache.pop(("routing_rules", tenant_id), None)
 
     def inboxes(self, tenant_id: str) -> list[Inbox]:
         return [_inbox(item) for item in DirectoryItem.query(tenant_id, DirectoryItem.sk.startswith("inbox#"))]
@@ -96,7 +114,8 @@ class DirectoryStore:
         self._cache.pop(("operator", operator.tenant_id, operator.id), None)
 
     def put_team(self, team: Team) -> None:
-        TeamItem(team.tenant_id, f"team#{team.id}", name=team.name).save()
+        TeamItem(team.tenant_id, f"team#{team.id}", name=team.name, auto_assign=team.auto_assign,
+                 assignment_cap=team.assignment_cap).save()
 
     def put_inbox(self, inbox: Inbox) -> None:
         InboxItem(
@@ -104,6 +123,12 @@ class DirectoryStore:
             default_team_id=inbox.default_team_id, settings=inbox.settings, secrets_ref=inbox.secrets_ref,
         ).save()
         self._cache.pop(("inbox", inbox.id), None)
+
+
+def team_from_item(item: TeamItem) -> Team:
+    cap = item.assignment_cap
+    return Team(tenant_id=item.pk, id=item.sk.split("#", 1)[1], name=item.name or "",
+                auto_assign=bool(item.auto_assign), assignment_cap=int(cap) if cap is not None else None)
 
 
 def _operator(item: OperatorItem) -> Operator:

@@ -6,14 +6,17 @@ contact per inbox even when two webhooks race.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 
+from ..domain.contact import hidden_conversation_id
 from ..domain.conversation import Conversation, Status
 from ..domain.inbound import Profile
 from ..domain.message import Message, MessageType
+from .contact_cards import lookup_item, searchable
 from .contacts import IdentityRecord
-from .keys import contact_sk, conversation_index_keys, external_key_pk, identity_sk, lookup_sk, verified_sk
+from .keys import contact_sk, conversation_index_keys, external_key_pk, identity_sk, verified_sk
 from .models import UNASSIGNED, ContactItem, ConversationItem, MessageItem
 from .writes import TransactionRunner, TxOp, put_message
 
@@ -35,6 +38,14 @@ class InboundWrite:
     reopen: bool = False  # the message continues an earlier, resolved conversation (message.conversation_id)
     linked: bool = False  # a new identity joins an existing contact (same verified phone or e-mail)
     verified: tuple[tuple[str, str], ...] = ()  # (kind, value) the platform vouches for: claimed for the contact
+    hidden: bool = False  # the contact is blocked: the message is kept, and no conversation opens or moves
+    activity: Message | None = None  # written with a new conversation: why it went to its team (routing rules)
+
+    def kept_hidden(self) -> InboundWrite:
+        """This write for a blocked contact: the message goes to the contact's hidden conversation, which no list
+        indexes and no socket or notification follows; the identity and its conversations stay as they are."""
+        message = dataclasses.replace(self.message, conversation_id=hidden_conversation_id(self.contact_id))
+        return dataclasses.replace(self, message=message, conversation=None, reopen=False, hidden=True)
 
 
 class InboundWriter:
@@ -43,8 +54,13 @@ class InboundWriter:
 
     def commit(self, write: InboundWrite) -> InboundOutcome:
         ops = [_external_key(write.message), put_message(write.message)]
-        ops += _contact_ops(write)
-        ops.append(_open_conversation(write.conversation) if write.conversation else _touch_conversation(write))
+        if write.hidden:
+            ops.append(_still_blocked(write))
+        else:
+            ops += _contact_ops(write)
+            ops.append(_open_conversation(write.conversation) if write.conversation else _touch_conversation(write))
+            if write.conversation and write.activity:
+                ops.append(put_message(write.activity))
         failed = self._runner.run(ops)
         if failed is None:
             return InboundOutcome.STORED
@@ -58,6 +74,14 @@ def _external_key(message: Message) -> TxOp:
         message_id=message.id,
     )
     return lambda tx: tx.save(key, condition=MessageItem.pk.does_not_exist())
+
+
+def _still_blocked(write: InboundWrite) -> TxOp:
+    """An unblock racing this message makes it retry, and then open a conversation as usual."""
+    message = write.message
+    key = identity_sk(message.inbox_id or "", message.source_id or "")
+    return lambda tx: tx.condition_check(ContactItem, message.tenant_id, key,
+                                         condition=ContactItem.blocked == True)  # noqa: E712 - a DynamoDB condition
 
 
 def _contact_ops(write: InboundWrite) -> list[TxOp]:
@@ -102,15 +126,10 @@ def _new_identity_ops(write: InboundWrite) -> list[TxOp]:
     for kind, value in write.verified:  # a verified address belongs to one contact: racing creators retry and link
         claim = ContactItem(tenant, verified_sk(kind, value), kind="verified", contact_id=write.contact_id)
         ops.append(lambda tx, claim=claim: tx.save(claim, condition=ContactItem.sk.does_not_exist()))
-    for kind, value in _addresses(profile):
-        lookup = ContactItem(tenant, lookup_sk(kind, value, write.contact_id), kind="lookup",
-                             contact_id=write.contact_id)
+    for kind, value in searchable(profile.name, profile.phone, profile.email):  # search and merge suggestions
+        lookup = lookup_item(tenant, kind, value, write.contact_id)
         ops.append(lambda tx, lookup=lookup: tx.save(lookup))
     return ops
-
-
-def _addresses(profile: Profile) -> list[tuple[str, str]]:
-    return [(kind, value) for kind, value in (("phone", profile.phone), ("email", profile.email)) if value]
 
 
 def _open_conversation(conversation: Conversation) -> TxOp:

@@ -58,3 +58,38 @@ def verified_sk(kind: str, value: str) -> str:
 
 def lookup_sk(kind: str, value: str, contact_id: str) -> str:
     return f"lookup#{kind}#{value}#{contact_id}"
+
+
+def contact_note_sk(contact_id: str, note_id: str) -> str:
+    return f"note#{contact_id}#{note_id}"
+
+
+def contact_events_pk(tenant_id: str, contact_id: str) -> str:
+    """A contact's events (page views, custom events) in the messages table, one partition per contact."""
+    return f"{tenant_id}#contact#{contact_id}"
+
+
+def contact_event_key_pk(tenant_id: str, event_id: str) -> str:
+    """Claims a tenant system's event id, so a retried event is stored once."""
+    return f"{tenant_id}#cevent#{event_id}"
+
+
+# ------------------------------------------------------------------ the views table (store/views.py)
+def posting_pk(tenant_id: str, facet: str, scope: str, status: str) -> str:
+    """One list partition: e.g. ``{tenant}#unanswered#team:{id}#open``."""
+    return f"{tenant_id}#{facet}#{scope}#{status}"
+
+
+def posting_sk(sort: str, conversation_id: str) -> str:
+    """Sorts by time; the id keeps equal times apart and makes the key unique."""
+    return f"{sort}#{conversation_id}"
+
+
+def tally_pk(tenant_id: str, facet: str, status: str, holder: str) -> str:
+    """One counter item, in a partition of its own so counters never contend with list pages."""
+    return f"{tenant_id}#count#{facet}#{status}#{holder}"
+
+
+def applied_pk(tenant_id: str, conversation_id: str) -> str:
+    """How far the views have applied a conversation's stream records: the guard against applying one twice."""
+    return f"{tenant_id}#applied#{conversation_id}"

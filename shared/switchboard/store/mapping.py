@@ -40,6 +40,12 @@ def conversation_from_item(item: ConversationItem) -> Conversation:
         components=list(item.components or []),
         operator_active_until=item.operator_active_until,
         sla_due_at=item.sla_due_at,
+        sla_state=item.sla_state or "none",
+        sla_version=int(item.sla_version or 0),
+        sla=item.sla or {},
+        sla_alert=item.sla_alert,
+        woke_at=item.woke_at,
+        changed_by=item.changed_by if item.changed_by_version == item.version else None,
     )
 
 

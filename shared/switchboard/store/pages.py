@@ -40,33 +40,36 @@ class Source:
 
 def merge_pages(
     sources: list[Source], *, limit: int, cursor: dict | None, sort_key: Callable[[Any], str],
-    item_id: Callable[[Any], str], keep: Callable[[Any], bool] = lambda _: True,
+    item_id: Callable[[Any], str], keep: Callable[[Any], bool] = lambda _: True, ascending: bool = False,
 ) -> tuple[list[Any], dict | None]:
-    """Merge sources newest-first into one page of at most ``limit`` distinct items.
+    """Merge sources newest-first (``ascending``: oldest first) into one page of at most ``limit`` distinct items.
 
     The cursor remembers, per source, the key of the last item taken from it (or that it is exhausted), so the next
-    page resumes each query exactly where this one stopped.
+    page resumes each query exactly where this one stopped. An item that several sources hold sorts the same in
+    each, so its copies are adjacent: the page takes one, and a copy left at the head of another source when the page
+    fills is taken along with it, so the next page cannot show it again.
     """
     cursor = cursor or {}
     if not isinstance(cursor, dict) or not set(cursor) <= {source.name for source in sources}:
         raise BadRequest("The cursor does not belong to this list; start again from the first page.")
     heads: list[tuple[str, int, Any, Iterator[Any]]] = []
+    order = (lambda item: sort_key(item)) if ascending else (lambda item: _descending(sort_key(item)))
     for index, source in enumerate(sources):
         state = cursor.get(source.name, {})
         if state == "done":
             continue
         iterator = source.run(state or None, limit)
-        _push(heads, index, iterator, sort_key)
+        _push(heads, index, iterator, order)
     page: list[Any] = []
     seen: set[str] = set()
     last_taken: dict[str, Any] = {}
-    while heads and len(page) < limit:
+    while heads and (len(page) < limit or item_id(heads[0][2]) in seen):
         _, index, item, iterator = heapq.heappop(heads)
         last_taken[sources[index].name] = item
         if item_id(item) not in seen and keep(item):
             seen.add(item_id(item))
             page.append(item)
-        _push(heads, index, iterator, sort_key)
+        _push(heads, index, iterator, order)
     if not heads:
         return page, None
     next_cursor = dict(cursor)
@@ -79,13 +82,14 @@ def merge_pages(
     return page, next_cursor
 
 
-def _push(heads: list, index: int, iterator: Iterator[Any], sort_key: Callable[[Any], str]) -> None:
+def _push(heads: list, index: int, iterator: Iterator[Any], order: Callable[[Any], str]) -> None:
     item = next(iterator, None)
     if item is not None:
-        # heapq is a min-heap: invert the string order by negating each code point.
-        heapq.heappush(heads, (_descending(sort_key(item)), index, item, iterator))
+        heapq.heappush(heads, (order(item), index, item, iterator))
 
 
 class _descending(str):
+    """heapq is a min-heap: this string orders greatest first."""
+
     def __lt__(self, other: str) -> bool:  # type: ignore[override]
         return str.__gt__(self, other)

@@ -28,6 +28,7 @@ _FIELDS = {
     "contact_name": "contact_name", "tags": "tags", "participants": "participants",
     "request_type": "request_type", "reasons": "reasons", "components": "components",
     "operator_active_until": "operator_active_until", "sla_due_at": "sla_due_at",
+    "sla_state": "sla_state", "sla_version": "sla_version", "sla": "sla",
 }
 
 
@@ -97,12 +98,19 @@ class ConversationWriter:
     def __init__(self, runner: TransactionRunner) -> None:
         self._runner = runner
 
-    def save(self, old: Conversation, new: Conversation, extra: list[TxOp] = ()) -> Conversation:  # type: ignore[assignment]
-        """Write the difference between ``old`` and ``new`` if nobody changed the conversation meanwhile."""
-        saved = dataclasses.replace(new, version=old.version + 1)
+    def save(self, old: Conversation, new: Conversation, extra: list[TxOp] = (),  # type: ignore[assignment]
+             actor: str | None = None) -> Conversation:
+        """Write the difference between ``old`` and ``new`` if nobody changed the conversation meanwhile.
+
+        ``actor``: the operator making the change, recorded with this version so that stream consumers know who did
+        it (an operator is never notified of their own action)."""
+        saved = dataclasses.replace(new, version=old.version + 1, changed_by=actor)
+        actions = _actions(old, saved)
+        if actor is not None:
+            actions += [ConversationItem.changed_by.set(actor), ConversationItem.changed_by_version.set(saved.version)]
         ops: list[TxOp] = [lambda tx: tx.update(
             ConversationItem(old.tenant_id, old.id),
-            actions=_actions(old, saved),
+            actions=actions,
             condition=ConversationItem.version == old.version,
         )]
         failed = self._runner.run(ops + list(extra))
@@ -147,12 +155,14 @@ def put_client_key(message: Message) -> TxOp:
     return lambda tx: tx.save(key, condition=MessageItem.pk.does_not_exist())
 
 
-def release_identity(conversation: Conversation) -> TxOp:
-    """Resolving frees the contact's slot for a new conversation in this inbox."""
+def release_identity(conversation: Conversation, at: str) -> TxOp:
+    """Resolving frees the contact's slot for a new conversation in this inbox, remembering which one it was (an
+    inbox may reopen it when the contact writes again within a few days)."""
     item = ContactItem(conversation.tenant_id, identity_sk(conversation.inbox_id, conversation.source_id))
     return lambda tx: tx.update(
         item,
-        actions=[ContactItem.open_conversation_id.remove()],
+        actions=[ContactItem.open_conversation_id.remove(), ContactItem.last_conversation_id.set(conversation.id),
+                 ContactItem.last_resolved_at.set(at)],
         condition=ContactItem.open_conversation_id == conversation.id,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 
 from botocore.exceptions import ClientError
@@ -11,6 +10,7 @@ from botocore.exceptions import ClientError
 from ..domain import clock
 from ..domain.conversation import Conversation
 from ..store.keys import activity_key, status_key
+from .waits import seconds_until
 
 
 class SnoozeTimers:
@@ -25,7 +25,7 @@ class SnoozeTimers:
     def start(self, conversation: Conversation, now: datetime) -> None:
         """Start the wake-up; repeating it (a redelivered stream record) is harmless."""
         until = conversation.snoozed_until or clock.iso(now)
-        seconds = max(0, math.ceil((clock.parse_iso(until) - now).total_seconds()))
+        seconds = seconds_until(until, now)
         payload = {
             "tenant_id": conversation.tenant_id,
             "conversation_id": conversation.id,

@@ -1,0 +1,56 @@
+"""Starting and stopping task deadline executions. The state machine (infra/statemachines/task_deadline.asl.json)
+waits until the deadline, then marks the task overdue only if its ``deadline_version`` is still current."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from ..domain import clock
+from ..domain.tasks import Task
+from ..store.tasks import task_sk
+from .waits import seconds_until
+
+
+class TaskDeadlineTimers:
+    def __init__(self, sfn_client: object, state_machine_arn: str) -> None:
+        self._sfn = sfn_client
+        self._arn = state_machine_arn
+
+    @staticmethod
+    def execution_name(task_id: str, deadline_version: int) -> str:
+        return f"{task_id}-deadline-{deadline_version}"
+
+    @staticmethod
+    def payload(task: Task, now: datetime) -> dict:
+        """The execution's input: how long to wait, and what the conditional update needs."""
+        deadline = task.deadline or clock.iso(now)
+        return {
+            "tenant_id": task.tenant_id,
+            "task_key": task_sk(task.id),
+            "seconds": seconds_until(deadline, now, never_early=True),
+            "deadline_version": str(task.deadline_version),
+            "deadline": deadline,
+        }
+
+    def start(self, task: Task, now: datetime) -> None:
+        """Start the deadline's timer; repeating it (a redelivered stream record) is harmless."""
+        try:
+            self._sfn.start_execution(  # type: ignore[attr-defined]
+                stateMachineArn=self._arn, name=self.execution_name(task.id, task.deadline_version),
+                input=json.dumps(self.payload(task, now), sort_keys=True),
+            )
+        except self._sfn.exceptions.ExecutionAlreadyExists:  # type: ignore[attr-defined]
+            pass
+
+    def stop(self, task_id: str, deadline_version: int) -> None:
+        """Cancel a replaced timer. The version guard makes this an optimisation, not a requirement."""
+        execution_arn = self._arn.replace(":stateMachine:", ":execution:") + ":" + self.execution_name(
+            task_id, deadline_version)
+        try:
+            self._sfn.stop_execution(executionArn=execution_arn, cause="Deadline moved or task done")  # type: ignore[attr-defined]
+        except ClientError as exc:  # already finished or never started: nothing left to cancel
+            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
+                raise
