@@ -62,7 +62,8 @@ def setup(world):
     [conversation], _ = services.conversation_service.list(views["owner"], status=None, assignee=None, limit=5,
                                                           cursor=None)
     services.connections.add_operator("anna-tab", tenant_id=demo["tenant"]["id"], operator_id=people["anna"]["id"],
-                                      role="operator", team_ids=people["anna"]["team_ids"], inbox_ids=[], at="now")
+                                      role="operator", team_ids=people["anna"]["team_ids"], inbox_ids=[],
+                                      at="2026-01-01T00:00:00.000Z")
     return services, views, conversation
 
 
@@ -171,6 +172,20 @@ def test_a_socket_that_is_gone_is_forgotten(setup):
     sockets.gone.add("anna-tab")
     service(services, sockets, Outbox()).notify(assigned_by_sofia(services, views, conversation))
     assert services.connections.get("anna-tab") is None
+
+
+def test_a_socket_still_connecting_is_not_forgotten_on_a_410(setup):
+    """API Gateway refuses posts until $connect has finished: a socket that connected a moment ago is new, not gone."""
+    services, views, conversation = setup
+    anna = services.connections.get("anna-tab")
+    services.connections.add_operator("anna-new-tab", tenant_id=anna.tenant_id, operator_id=anna.operator_id,
+                                      role="operator", team_ids=sorted(anna.team_ids), inbox_ids=[],
+                                      at=clock.iso(clock.now()))
+    sockets = Sockets()
+    sockets.gone.update({"anna-tab", "anna-new-tab"})
+    service(services, sockets, Outbox()).notify(assigned_by_sofia(services, views, conversation))
+    assert services.connections.get("anna-tab") is None
+    assert services.connections.get("anna-new-tab") is not None
 
 
 def test_ses_mailer_sends_plain_text_from_the_verified_sender_and_refuses_an_unverified_one(world):

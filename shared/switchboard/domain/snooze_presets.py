@@ -59,6 +59,9 @@ def next_weekday_at(now: datetime, zone: ZoneInfo | str, weekday: int = MONDAY, 
     return _local(today + timedelta(days=days_ahead), at, zone)
 
 
+MAX_AHEAD = timedelta(days=365)  # a Step Functions Standard execution lives at most a year
+
+
 def custom_moment(moment: datetime, now: datetime) -> datetime:
     """A moment the operator picked: in the future and at most a calendar year ahead (a snooze is a reminder,
     not an archive), as UTC."""
@@ -67,8 +70,8 @@ def custom_moment(moment: datetime, now: datetime) -> datetime:
     moment, now = moment.astimezone(UTC), as_utc(now)
     if moment <= now:
         raise BadRequest("A snooze time must be in the future.")
-    if moment > _a_year_after(now):
-        raise BadRequest("A snooze time may be at most a year ahead.")
+    if moment > min(_a_year_after(now), now + MAX_AHEAD):
+        raise BadRequest("A snooze time may be at most a year (365 days) ahead.")
     return moment
 
 

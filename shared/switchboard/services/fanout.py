@@ -53,7 +53,7 @@ class FanoutService:
                 if conversation.visible_to(_viewer(connection)):
                     posts += 1
                     if not self._post(connection.connection_id, data):
-                        self._connections.remove(connection.connection_id)
+                        self._connections.forget_gone(connection)
         return posts
 
     def _event(self, change: Change) -> tuple[dict, Conversation] | None:

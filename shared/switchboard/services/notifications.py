@@ -111,7 +111,7 @@ class NotificationService:
         frame = json.dumps({"type": "notification", "notification": notification_view(stored)}).encode()
         for connection in self._connections.of_operator(notification.tenant_id, notification.recipient_id):
             if not self._post(connection.connection_id, frame):
-                self._connections.remove(connection.connection_id)
+                self._connections.forget_gone(connection)
 
     def _mail(self, notification: Notification, operator: Operator) -> None:
         """Claim the e-mail, then send it: a retried change finds it claimed. A transient failure gives the claim

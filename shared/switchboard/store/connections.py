@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
+from ..domain import clock
 from .models import ConnectionItem
 
 CONNECTION_TTL_SECONDS = 3 * 3600  # API Gateway closes sockets after 2 hours; the TTL sweeps what $disconnect missed
@@ -19,6 +21,11 @@ class Connection:
     role: str | None = None
     team_ids: frozenset[str] = frozenset()
     inbox_ids: frozenset[str] = frozenset()
+    connected_at: str = ""
+
+
+# API Gateway refuses posts (410) to a socket whose $connect has not finished yet; such a socket is new, not gone.
+CONNECT_GRACE = timedelta(seconds=10)
 
 
 class ConnectionStore:
@@ -44,11 +51,21 @@ class ConnectionStore:
         return Connection(
             connection_id=item.connection_id, tenant_id=item.tenant_id, principal=item.principal,
             operator_id=item.operator_id, role=item.role, team_ids=frozenset(item.team_ids or ()),
-            inbox_ids=frozenset(item.inbox_ids or ()),
+            inbox_ids=frozenset(item.inbox_ids or ()), connected_at=item.connected_at or "",
         )
 
     def remove(self, connection_id: str) -> None:
         ConnectionItem(connection_id).delete()
+
+    def forget_gone(self, connection: Connection) -> None:
+        """A post answered 410: forget the socket, unless it connected a moment ago (its $connect may still be
+        running); a socket that really is gone then expires by TTL or is forgotten on a later post."""
+        try:
+            recent = clock.parse_iso(connection.connected_at) > clock.now() - CONNECT_GRACE
+        except ValueError:
+            recent = False
+        if not recent:
+            self.remove(connection.connection_id)
 
     def operators_of(self, tenant_id: str) -> list[Connection]:
         return self._query(tenant_id, "op#")
@@ -67,7 +84,7 @@ class ConnectionStore:
             Connection(
                 connection_id=item.connection_id, tenant_id=item.tenant_id, principal=item.principal,
                 operator_id=item.operator_id, role=item.role, team_ids=frozenset(item.team_ids or ()),
-                inbox_ids=frozenset(item.inbox_ids or ()),
+                inbox_ids=frozenset(item.inbox_ids or ()), connected_at=item.connected_at or "",
             )
             for item in query
             if item.expires_at > now
