@@ -26,6 +26,7 @@ def test_an_operator_sets_priority_and_tags_and_waits_for_the_customer(stack, br
     settings.locator("#setting-tag").press("Enter")
     expect(settings.locator(".chip[data-tag='warranty']")).to_be_visible(timeout=10_000)
     expect(operator.locator("#messages")).to_contain_text("tagged this “warranty”")
+    expect(row.locator(".row-tag")).to_have_text("warranty", timeout=10_000)  # the list row shows its tags
 
     settings.locator("#btn-pending").click()
     expect(operator.locator("#conv-status")).to_have_text("pending", timeout=10_000)

@@ -11,6 +11,7 @@ import {
 
 export const ASSIGNEE_FILTERS = ['me', 'unassigned', 'mine_or_unassigned', 'all'];
 export const STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
+const MAX_ROW_TAGS = 3;
 const RECENT_MS = 10_000; // longer than the stream takes to bring a change into the lists
 
 /** A row from the socket or an action is older than the one we hold: keep ours. */
@@ -212,7 +213,24 @@ function rowElement(row, { now, meId, selectedId }) {
       ? el('span', { class: 'unread-badge', title: `${row.unread_count} new since the last reply` }, row.unread_count)
       : null,
     assigneeMark(row, meId),
-    takeButton(row)));
+    takeButton(row)),
+  rowMarks(row));
+}
+
+/** Tags and the SLA state under the preview; nothing when there is neither. */
+function rowMarks(row) {
+  const tags = (row.tags || []).slice(0, MAX_ROW_TAGS).map((tag) => el('span', { class: 'row-tag' }, tag));
+  const more = (row.tags || []).length > MAX_ROW_TAGS ? el('span', { class: 'row-tag' }, `+${row.tags.length - MAX_ROW_TAGS}`) : null;
+  const sla = slaMark(row);
+  if (!tags.length && !sla) return null;
+  return el('div', { class: 'row-marks' }, sla, ...tags, more);
+}
+
+function slaMark(row) {
+  if (row.sla_state === 'breached') return el('span', { class: 'sla-mark sla-breached', title: 'SLA breached' }, 'SLA breached');
+  if (!row.sla_due_at) return null;
+  const due = `SLA due ${clockTime(row.sla_due_at)}`;
+  return el('span', { class: `sla-mark ${row.sla_state === 'warning' ? 'sla-warning' : 'sla-running'}`, title: due }, due);
 }
 
 /** "Take" on a row nobody owns: straight from the team list into mine. */

@@ -20,3 +20,18 @@ def parse_iso(text: str) -> datetime:
 
 def from_unix(seconds: int | float | str) -> datetime:
     return datetime.fromtimestamp(float(seconds), tz=UTC)
+
+
+def parse_aware(value: object, what: str) -> datetime:
+    """An ISO-8601 time a person sent, which must name its offset (without one, whose 09:00 would it be?)."""
+    from .errors import BadRequest
+
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} must be an ISO-8601 time with a time zone offset, e.g. 2026-07-20T09:00:00+02:00.")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{what} {value!r} is not an ISO-8601 time.") from None
+    if moment.utcoffset() is None:
+        raise BadRequest(f"{what} needs a time zone offset (Z or +02:00): without one, whose 09:00 is it?")
+    return moment

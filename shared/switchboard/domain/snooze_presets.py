@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from . import clock
 from .business_hours import as_utc, time_zone, to_utc
 from .errors import BadRequest
 
@@ -129,16 +130,7 @@ def _preset(value: object) -> Preset:
 
 
 def _moment(value: object) -> datetime:
-    """An ISO-8601 time that names its offset: without one, whose 09:00 it is would be a guess."""
-    if not isinstance(value, str):
-        raise BadRequest("until must be an ISO-8601 time with a time zone offset, e.g. 2026-07-20T09:00:00+02:00.")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"until {value!r} is not an ISO-8601 time.") from None
-    if moment.utcoffset() is None:
-        raise BadRequest("until needs a time zone offset (Z or +02:00): without one, whose 09:00 is it?")
-    return moment
+    return clock.parse_aware(value, "until")
 
 
 def _today(now: datetime, zone: ZoneInfo | str) -> date:

@@ -233,14 +233,7 @@ def parse_deadline(value: object, now: datetime) -> datetime | None:
     Functions execution, which may run a year); None when absent or null."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise BadRequest("deadline must be an ISO-8601 time with an offset, or null.")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"deadline {value!r} is not an ISO-8601 time.") from None
-    if moment.utcoffset() is None:
-        raise BadRequest("deadline needs a time zone offset (Z or +02:00).")
+    moment = clock.parse_aware(value, "deadline")
     if moment <= now:
         raise BadRequest("A deadline must be in the future.")
     if moment - now > MAX_AHEAD:
