@@ -12,7 +12,6 @@ from switchboard.domain import clock
 from switchboard.domain.conversation import OperatorView
 from switchboard.domain.errors import BadRequest, SwitchboardError, UnsupportedMediaType
 from switchboard.domain.message import Attachment, kind_for_mime
-from switchboard.domain.notifications import mention_handle
 from switchboard.problems import CONTENT_TYPE, problem
 from switchboard.services.views import conversation_view, message_view
 from switchboard.wiring import services
@@ -106,6 +105,8 @@ def me() -> dict:
 
 @api_route("/v1/operators")
 def list_operators() -> dict:
+    from switchboard.domain.notifications import mention_handle  # loaded on first use: it pulls in the SLA rules
+
     viewer = _viewer()
     return {"items": [{"id": o.id, "name": o.name, "email": o.email, "role": o.role, "team_ids": o.team_ids,
                        "handle": mention_handle(o)}
