@@ -10,21 +10,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
-import pytest
 
 from tests.integration.helpers import TelegramCustomer, conversation_of, demo_operator, eventually
 
 _chat_ids = itertools.count(440_000_001)
-
-
-@pytest.fixture
-def owner(stack):
-    return demo_operator(stack, "owner@acme.example")
-
-
-@pytest.fixture
-def anna(stack):
-    return demo_operator(stack, "anna@acme.example")
 
 
 def soon(seconds: float) -> str:

@@ -8,15 +8,13 @@ before, so the machine needs no arithmetic: wait, raise, and go on with ``next``
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from botocore.exceptions import ClientError
-
 from ..domain import clock
 from ..domain.sla import Alert
+from .waits import start_once, stop_quietly
 
 
 class SlaTimers:
@@ -31,24 +29,12 @@ class SlaTimers:
     def start(self, tenant_id: str, conversation_id: str, sla_version: int, alerts: Sequence[Alert],
               now: datetime) -> None:
         """Start the version's timer; repeating it (a redelivered stream record) is harmless: the name is taken."""
-        try:
-            self._sfn.start_execution(  # type: ignore[attr-defined]
-                stateMachineArn=self._arn,
-                name=self.execution_name(conversation_id, sla_version),
-                input=json.dumps(timer_input(tenant_id, conversation_id, sla_version, alerts, now), sort_keys=True),
-            )
-        except self._sfn.exceptions.ExecutionAlreadyExists:  # type: ignore[attr-defined]
-            pass
+        payload = timer_input(tenant_id, conversation_id, sla_version, alerts, now)
+        start_once(self._sfn, self._arn, self.execution_name(conversation_id, sla_version), payload)
 
     def stop(self, conversation_id: str, sla_version: int) -> None:
         """Cancel a replaced timer. The version guard makes this an optimisation, not a requirement."""
-        execution_arn = self._arn.replace(":stateMachine:", ":execution:") + ":" + self.execution_name(
-            conversation_id, sla_version)
-        try:
-            self._sfn.stop_execution(executionArn=execution_arn, cause="SLA clocks changed")  # type: ignore[attr-defined]
-        except ClientError as exc:  # already finished or never started: nothing left to cancel
-            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
-                raise
+        stop_quietly(self._sfn, self._arn, self.execution_name(conversation_id, sla_version), "SLA clocks changed")
 
 
 def timer_input(tenant_id: str, conversation_id: str, sla_version: int, alerts: Sequence[Alert],

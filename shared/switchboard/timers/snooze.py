@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-
-from botocore.exceptions import ClientError
 
 from ..domain import clock
 from ..domain.conversation import Conversation
 from ..store.keys import activity_key, status_key
-from .waits import seconds_until
+from .waits import seconds_until, start_once, stop_quietly
 
 
 class SnoozeTimers:
@@ -38,21 +35,10 @@ class SnoozeTimers:
                 "at": until,
             },
         }
-        try:
-            self._sfn.start_execution(  # type: ignore[attr-defined]
-                stateMachineArn=self._arn,
-                name=self.execution_name(conversation.id, conversation.snooze_version),
-                input=json.dumps(payload, sort_keys=True),
-            )
-        except self._sfn.exceptions.ExecutionAlreadyExists:  # type: ignore[attr-defined]
-            pass
+        name = self.execution_name(conversation.id, conversation.snooze_version)
+        start_once(self._sfn, self._arn, name, payload)
 
     def stop(self, conversation_id: str, snooze_version: int) -> None:
         """Cancel a replaced timer. The version guard makes this an optimisation, not a requirement."""
-        execution_arn = self._arn.replace(":stateMachine:", ":execution:") + ":" + self.execution_name(
-            conversation_id, snooze_version)
-        try:
-            self._sfn.stop_execution(executionArn=execution_arn, cause="Snooze replaced or cancelled")  # type: ignore[attr-defined]
-        except ClientError as exc:  # already finished or never started: nothing left to cancel
-            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
-                raise
+        name = self.execution_name(conversation_id, snooze_version)
+        stop_quietly(self._sfn, self._arn, name, "Snooze replaced or cancelled")

@@ -3,15 +3,12 @@ waits until the deadline, then marks the task overdue only if its ``deadline_ver
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-
-from botocore.exceptions import ClientError
 
 from ..domain import clock
 from ..domain.tasks import Task
 from ..store.tasks import task_sk
-from .waits import seconds_until
+from .waits import seconds_until, start_once, stop_quietly
 
 
 class TaskDeadlineTimers:
@@ -37,20 +34,9 @@ class TaskDeadlineTimers:
 
     def start(self, task: Task, now: datetime) -> None:
         """Start the deadline's timer; repeating it (a redelivered stream record) is harmless."""
-        try:
-            self._sfn.start_execution(  # type: ignore[attr-defined]
-                stateMachineArn=self._arn, name=self.execution_name(task.id, task.deadline_version),
-                input=json.dumps(self.payload(task, now), sort_keys=True),
-            )
-        except self._sfn.exceptions.ExecutionAlreadyExists:  # type: ignore[attr-defined]
-            pass
+        start_once(self._sfn, self._arn, self.execution_name(task.id, task.deadline_version), self.payload(task, now))
 
     def stop(self, task_id: str, deadline_version: int) -> None:
         """Cancel a replaced timer. The version guard makes this an optimisation, not a requirement."""
-        execution_arn = self._arn.replace(":stateMachine:", ":execution:") + ":" + self.execution_name(
-            task_id, deadline_version)
-        try:
-            self._sfn.stop_execution(executionArn=execution_arn, cause="Deadline moved or task done")  # type: ignore[attr-defined]
-        except ClientError as exc:  # already finished or never started: nothing left to cancel
-            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
-                raise
+        name = self.execution_name(task_id, deadline_version)
+        stop_quietly(self._sfn, self._arn, name, "Deadline moved or task done")
