@@ -74,8 +74,13 @@ class DirectoryStore:
         return self._cached(("names", tenant_id), load)
 
     def operators(self, tenant_id: str) -> list[Operator]:
-        query = DirectoryItem.query(tenant_id, DirectoryItem.sk.startswith("operator#"))
-        return [_operator(item) for item in query]
+        """The tenant's operators (cached: the stream consumers ask for every change they notify or hand out)."""
+
+        def load() -> list[Operator]:
+            query = DirectoryItem.query(tenant_id, DirectoryItem.sk.startswith("operator#"))
+            return [_operator(item) for item in query]
+
+        return list(self._cached(("operators", tenant_id), load))
 
     def teams(self, tenant_id: str) -> list[Team]:
         query = DirectoryItem.query(tenant_id, DirectoryItem.sk.startswith("team#"))
@@ -112,6 +117,7 @@ class DirectoryStore:
             permissions=list(operator.permissions),
         ).save()
         self._cache.pop(("operator", operator.tenant_id, operator.id), None)
+        self._cache.pop(("operators", operator.tenant_id), None)
 
     def put_team(self, team: Team) -> None:
         TeamItem(team.tenant_id, f"team#{team.id}", name=team.name, auto_assign=team.auto_assign,
