@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .conversation import OperatorView
+
 ROLES = ("owner", "admin", "supervisor", "operator")
 
 
@@ -24,6 +26,12 @@ class Operator:
     team_ids: list[str] = field(default_factory=list)
     inbox_ids: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
+
+    def view(self) -> OperatorView:
+        """What the access rules need of this operator (the API, the feeds and notifications apply the same)."""
+        return OperatorView(tenant_id=self.tenant_id, operator_id=self.id, role=self.role,
+                            team_ids=frozenset(self.team_ids), inbox_ids=frozenset(self.inbox_ids), name=self.name,
+                            permissions=frozenset(self.permissions))
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from . import sla
-from .conversation import Conversation, OperatorView, Status
+from .conversation import Conversation, Status
 from .directory import Operator
 from .errors import BadRequest
 from .message import Message, MessageType
@@ -247,7 +247,7 @@ def address(occurrences: Iterable[Occurrence], operators: Iterable[Operator],
         for operator in _audience(occurrence, everyone):
             if operator.id == occurrence.actor_id or operator.id in chosen:
                 continue
-            if occurrence.conversation.visible_to(view_of(operator)):
+            if occurrence.conversation.visible_to(operator.view()):
                 chosen[operator.id] = _notification(occurrence, operator, names)
     return list(chosen.values())
 
@@ -260,13 +260,6 @@ def _audience(occurrence: Occurrence, operators: list[Operator]) -> list[Operato
                 and (not occurrence.roles or operator.role in occurrence.roles)]
     wanted = set(occurrence.operator_ids)
     return [operator for operator in operators if operator.id in wanted]
-
-
-def view_of(operator: Operator) -> OperatorView:
-    """What the access rules need of a directory operator (the same rules the API applies to their requests)."""
-    return OperatorView(tenant_id=operator.tenant_id, operator_id=operator.id, role=operator.role,
-                        team_ids=frozenset(operator.team_ids), inbox_ids=frozenset(operator.inbox_ids),
-                        name=operator.name, permissions=frozenset(operator.permissions))
 
 
 def notification_key(event: Event, occurrence_key: str, recipient_id: str) -> str:

@@ -53,10 +53,7 @@ class AuthService:
             operator = self._directory.operator(tenant_id, operator_id)
         except NotFound:
             raise Unauthorized("This operator no longer exists.") from None
-        return OperatorView(
-            tenant_id=tenant_id, operator_id=operator_id, role=operator.role, team_ids=frozenset(operator.team_ids),
-            inbox_ids=frozenset(operator.inbox_ids), name=operator.name, permissions=frozenset(operator.permissions),
-        )
+        return operator.view()
 
     def login(self, email: object, password: object) -> dict[str, Any]:
         if not isinstance(email, str) or not isinstance(password, str) or not email or not password:

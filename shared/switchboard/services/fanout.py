@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..domain.contact import is_hidden_conversation
-from ..domain.conversation import Conversation, OperatorView
+from ..domain.conversation import Conversation
 from ..domain.errors import NotFound
 from ..domain.message import Message, MessageType
 from ..store.changes import ChangeFeed
@@ -50,7 +50,7 @@ class FanoutService:
                 sockets[tenant] = self._connections.operators_of(tenant)
             data = json.dumps(payload).encode()
             for connection in sockets[tenant]:
-                if conversation.visible_to(_viewer(connection)):
+                if conversation.visible_to(connection.viewer()):
                     posts += 1
                     if not self._post(connection.connection_id, data):
                         self._connections.forget_gone(connection)
@@ -85,9 +85,3 @@ class FanoutService:
             payload["private"] = True
         return payload, conversation
 
-
-def _viewer(connection: Connection) -> OperatorView:
-    return OperatorView(
-        tenant_id=connection.tenant_id, operator_id=connection.operator_id or "", role=connection.role or "operator",
-        team_ids=connection.team_ids, inbox_ids=connection.inbox_ids,
-    )

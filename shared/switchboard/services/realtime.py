@@ -7,11 +7,10 @@ from collections.abc import Callable
 
 from ..channels.widget import check_visitor
 from ..domain import clock
-from ..domain.conversation import OperatorView
 from ..domain.errors import ContactBlocked, NotFound, Unauthorized
 from ..secrets import SecretStore
 from ..store.changes import ChangeFeed
-from ..store.connections import Connection, ConnectionStore
+from ..store.connections import ConnectionStore
 from ..store.contacts import ContactStore
 from ..store.conversations import ConversationStore
 from ..store.directory import DirectoryStore
@@ -88,7 +87,7 @@ class RealtimeService:
         conversation_id = data.get("conversation_id")
         if connection is None or connection.operator_id is None or not isinstance(conversation_id, str):
             return {"type": "error", "detail": "typing/viewing need an operator's socket and a conversation_id."}
-        viewer = _viewer(connection)
+        viewer = connection.viewer()
         try:
             conversation = self._conversations.get(viewer.tenant_id, conversation_id)
         except NotFound:
@@ -100,7 +99,7 @@ class RealtimeService:
                             "operator_name": self._directory.names(viewer.tenant_id).get(viewer.operator_id),
                             "state": data["action"], "at": clock.iso(clock.now())}).encode()
         for other in self._connections.operators_of(viewer.tenant_id):
-            if other.operator_id != viewer.operator_id and conversation.visible_to(_viewer(other)):
+            if other.operator_id != viewer.operator_id and conversation.visible_to(other.viewer()):
                 self._post(other.connection_id, frame)
         return None
 
@@ -112,7 +111,7 @@ class RealtimeService:
             return {"type": "error", "detail": "Only an operator's socket can catch up."}
         if not isinstance(since, str) or "#" not in since:
             return {"type": "error", "detail": "catch_up needs the seq of the last event received."}
-        viewer = _viewer(connection)
+        viewer = connection.viewer()
         try:
             events, complete = self._feed.since(viewer, since, CATCH_UP_LIMIT)
         except ValueError:
@@ -121,8 +120,3 @@ class RealtimeService:
             self._post(connection_id, json.dumps(event).encode())
         return {"type": "caught_up", "count": len(events), "complete": complete}
 
-
-def _viewer(connection: Connection) -> OperatorView:
-    return OperatorView(tenant_id=connection.tenant_id, operator_id=connection.operator_id or "",
-                        role=connection.role or "operator", team_ids=connection.team_ids,
-                        inbox_ids=connection.inbox_ids)

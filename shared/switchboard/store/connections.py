@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..domain import clock
+from ..domain.conversation import OperatorView
 from .models import ConnectionItem
 
 CONNECTION_TTL_SECONDS = 3 * 3600  # API Gateway closes sockets after 2 hours; the TTL sweeps what $disconnect missed
@@ -22,6 +23,11 @@ class Connection:
     team_ids: frozenset[str] = frozenset()
     inbox_ids: frozenset[str] = frozenset()
     connected_at: str = ""
+
+    def viewer(self) -> OperatorView:
+        """The operator behind this socket, as the access rules see them (as of when it connected)."""
+        return OperatorView(tenant_id=self.tenant_id, operator_id=self.operator_id or "", role=self.role or "operator",
+                            team_ids=self.team_ids, inbox_ids=self.inbox_ids)
 
 
 # API Gateway refuses posts (410) to a socket whose $connect has not finished yet; such a socket is new, not gone.
