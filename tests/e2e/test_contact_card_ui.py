@@ -5,16 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.e2e.test_operator_answers_customer import signed_in
 from tests.integration.helpers import TelegramCustomer
-
-
-def signed_in(browser, stack, person: dict):
-    page = browser.new_page()
-    page.goto(stack.urls["client"])
-    page.fill("#login-email", person["email"])
-    page.fill("#login-password", person["password"])
-    page.click("#login-submit")
-    return page
 
 
 def test_an_operator_edits_a_contact_card_and_finds_the_contact_again(stack, browser):

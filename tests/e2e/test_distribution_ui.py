@@ -7,18 +7,15 @@ import itertools
 
 from playwright.sync_api import expect
 
+from tests.e2e.test_operator_answers_customer import signed_in as sign_in
 from tests.integration.helpers import TelegramCustomer, demo_operator, eventually
 
 _chat_ids = itertools.count(5_550_889_001)
 
 
 def signed_in(browser, stack, email: str):
-    person = next(p for p in stack.demo["operators"] if p["email"] == email)
-    page = browser.new_page()
-    page.goto(stack.urls["client"])
-    page.fill("#login-email", person["email"])
-    page.fill("#login-password", person["password"])
-    page.click("#login-submit")
+    """The client signed in as the demo operator ``email``, once its socket is live."""
+    page = sign_in(browser, stack, next(p for p in stack.demo["operators"] if p["email"] == email))
     expect(page.locator("#ws-status")).to_have_text("live", timeout=15_000)
     return page
 

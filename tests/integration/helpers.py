@@ -103,3 +103,14 @@ def conversation_of(operator: Operator, customer_name: str, **filters: Any) -> d
         if row["contact"]["name"] == customer_name:
             return row
     return None
+
+
+def frames(socket: Any, seconds: float) -> list[dict]:
+    """Every frame a WebSocket receives within ``seconds``."""
+    received, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            received.append(json.loads(socket.recv(timeout=left)))
+        except TimeoutError:
+            break
+    return received

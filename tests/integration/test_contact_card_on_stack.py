@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 import uuid
 
 import httpx
@@ -13,19 +12,16 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.integration.helpers import TelegramCustomer, conversation_of, demo_inbox, demo_operator, eventually
+from tests.integration.helpers import (
+    TelegramCustomer,
+    conversation_of,
+    demo_inbox,
+    demo_operator,
+    eventually,
+    frames,
+)
 
 _chat_ids = itertools.count(990_000_001)
-
-
-@pytest.fixture
-def anna(stack):
-    return demo_operator(stack, "anna@acme.example")
-
-
-@pytest.fixture
-def owner(stack):
-    return demo_operator(stack, "owner@acme.example")
 
 
 @pytest.fixture
@@ -43,16 +39,6 @@ def contact_id_of(operator, customer) -> str:
 
 def patch(operator, path: str, body) -> httpx.Response:
     return operator.http.patch(path, json=body)
-
-
-def received(socket, seconds: float) -> list[dict]:
-    frames, deadline = [], time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            frames.append(json.loads(socket.recv(timeout=left)))
-        except TimeoutError:
-            break
-    return frames
 
 
 def api_key(owner, scopes: list[str]) -> dict[str, str]:
@@ -203,7 +189,7 @@ def test_a_blocked_contact_is_kept_silent_everywhere_until_unblocked(stack, anna
         # When the blocked customer writes while Anna and the owner are online
         customer.says("Why is nobody answering me?")
         wait_idle()
-        heard = received(anna_socket, 1.0) + received(owner_socket, 0.5)
+        heard = frames(anna_socket, 1.0) + frames(owner_socket, 0.5)
         # Then nobody was told, no conversation opened, and the message is in the card's timeline
         assert not [frame for frame in heard if customer.first_name in json.dumps(frame)
                     or "Why is nobody answering me?" in json.dumps(frame)]
@@ -216,7 +202,7 @@ def test_a_blocked_contact_is_kept_silent_everywhere_until_unblocked(stack, anna
         assert owner.post(f"/v1/contacts/{contact_id}/unblock").json()["blocked"] is False
         customer.says("Hello again")
         wait_idle()
-        live = [frame for frame in received(anna_socket, 1.0) if frame.get("type") == "message.created"]
+        live = [frame for frame in frames(anna_socket, 1.0) if frame.get("type") == "message.created"]
         assert "Hello again" in [frame["message"]["text"] for frame in live]
     reopened = eventually(lambda: conversation_of(anna, customer.first_name, status="open"))
     assert reopened["id"] != row["id"] and reopened["last_message"]["text"] == "Hello again"

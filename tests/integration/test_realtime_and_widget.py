@@ -13,18 +13,14 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from switchboard.domain import clock
-from tests.integration.helpers import TelegramCustomer, conversation_of, demo_inbox, demo_operator, eventually
-
-
-def frames(socket, seconds: float) -> list[dict]:
-    """Every frame the socket receives within ``seconds``."""
-    received, deadline = [], time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            received.append(json.loads(socket.recv(timeout=left)))
-        except TimeoutError:
-            break
-    return received
+from tests.integration.helpers import (
+    TelegramCustomer,
+    conversation_of,
+    demo_inbox,
+    demo_operator,
+    eventually,
+    frames,
+)
 
 
 def frames_until(socket, predicate, timeout: float = 10.0) -> list[dict]:
